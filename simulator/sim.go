@@ -1,0 +1,73 @@
+package simulator
+
+import (
+	"sync"
+	"time"
+
+	"github.com/hlwarn/hlwarn/schemas"
+)
+
+// DeclFacts summarises one generated declaration for the generators of the
+// processes that follow from it (refunds, voucher checks, guarantees, cases,
+// audits...). Times are platform local; a zero time means the step had not
+// happened by the end of the simulation.
+type DeclFacts struct {
+	DeclNo       string
+	Sub          *Dept // the subordinate customs that accepted it
+	IE           string
+	TradeMode    string
+	Consignee    *Ent
+	Broker       *Ent
+	ManualNo     string       // processing-trade manual, "" if none
+	ArrivalDate  schemas.Date // imports only; 0 for exports
+	DeclaredAt   time.Time
+	ReleasedAt   time.Time
+	Status       string // as of the end of the simulation
+	CustomsValue schemas.Money
+	Duty         schemas.Money
+	VAT          schemas.Money
+	GuaranteeNo  string
+	Reviewer     *Officer // manual review, nil if none
+	Inspection   string   // inspection_id, "" if not inspected
+	Result       string   // inspection result: match or mismatch
+	Releaser     *Officer
+	Vouchers     []VoucherFacts
+}
+
+// VoucherFacts summarises one tax voucher of a declaration.
+type VoucherFacts struct {
+	VoucherNo string
+	TaxType   string
+	Amount    schemas.Money
+	IssuedOn  schemas.Date
+	PaidOn    *schemas.Date
+	Taxpayer  string // the taxpayer's USCC
+}
+
+// followUp is a generator of processes that follow from the declarations.
+type followUp func(w *World, facts []*DeclFacts) *Emitter
+
+// Generate builds the whole simulated dataset for cfg. The same config gives
+// the same dataset, byte for byte.
+func Generate(cfg Config) (*Dataset, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	w := newWorld(cfg)
+	em := newEmitter(w.End)
+	w.emitReference(em)
+	clearance, facts := w.generateClearance()
+	em.Merge(clearance)
+	followUps := []followUp{(*World).generateTax, (*World).generateProcedures, (*World).generateSupervision}
+	out := make([]*Emitter, len(followUps))
+	var wg sync.WaitGroup
+	for i, f := range followUps {
+		wg.Go(func() { out[i] = f(w, facts) })
+	}
+	wg.Wait()
+	for _, o := range out {
+		em.Merge(o)
+	}
+	em.Merge(w.generateDisposals(em.truth))
+	return em.dataset(cfg)
+}
