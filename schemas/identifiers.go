@@ -125,6 +125,9 @@ func CheckUSCC(s string) error {
 	if err != nil {
 		return err
 	}
+	if strings.IndexByte(usccCharset, s[17]) < 0 {
+		return fmt.Errorf("%q has %q at position 18, outside the GB 32100 charset", s, s[17])
+	}
 	if s[17] != want {
 		return fmt.Errorf("%q has check character %c, GB 32100 gives %c", s, s[17], want)
 	}

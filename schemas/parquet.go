@@ -42,10 +42,10 @@ func (f Field) ParquetNode() parquet.Node {
 	case KindObject, KindArray:
 		n = parquet.JSON()
 	}
-	if f.Required {
-		return parquet.Required(n)
+	if f.Nullable {
+		return parquet.Optional(n)
 	}
-	return parquet.Optional(n)
+	return parquet.Required(n)
 }
 
 // RowLayout maps an entity's records to Parquet rows of a schema made of the
@@ -116,7 +116,7 @@ func (l *RowLayout) AppendRow(row parquet.Row, rec any, more ...parquet.Value) p
 
 func leafValue(f Field, fv reflect.Value, col int) parquet.Value {
 	def := 0
-	if !f.Required {
+	if f.Nullable {
 		if fv.IsNil() {
 			return parquet.NullValue().Level(0, 0, col)
 		}

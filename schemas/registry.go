@@ -37,6 +37,7 @@ type Field struct {
 	Required bool     // must be present and non-null (key fields and updated_at)
 	Format   string   // identifier format (Formats), for strings and array elements
 	Enum     []string // allowed values, for strings
+	Nullable bool     // the Go field is a pointer; null is stored as null
 	index    []int    // reflect index path into the entity struct
 }
 
@@ -200,6 +201,7 @@ func buildField(entity string, sf reflect.StructField, index []int) Field {
 	ft := sf.Type
 	if ft.Kind() == reflect.Pointer {
 		ft = ft.Elem()
+		f.Nullable = true
 	} else {
 		f.Required = true
 	}
