@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run executes the command line with a given environment.
+func run(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	if err := root.Execute(); err != nil {
+		errb.WriteString(err.Error())
+		return 1, out.String(), errb.String()
+	}
+	return 0, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigLayers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgFile := writeFile(t, dir, "hlwarn.yaml", "data: from-file\nlog:\n  level: debug\nsimulator:\n  days: 5\n  scale: district\nplatform:\n  timeout: 2m\n")
+	cases := []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		wants []string
+	}{
+		{"defaults", nil, nil, []string{"data: data", "days: 28", "scale: small", "timeout: 1m0s"}},
+		{"file over defaults", nil, []string{"--config", cfgFile}, []string{"data: from-file", "days: 5", "scale: district", "timeout: 2m0s", "level: debug"}},
+		{"flag over file", nil, []string{"--config", cfgFile, "--data", "from-flag", "--log-level", "warn"}, []string{"data: from-flag", "level: warn", "days: 5"}},
+		{"env over flag", map[string]string{"HLWARN_DATA": "from-env", "HLWARN_SIM_DAYS": "11", "HLWARN_PLATFORM_TOKEN": "SECRET-ENV-TOKEN"},
+			[]string{"--config", cfgFile, "--data", "from-flag"}, []string{"data: from-env", "days: 11"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, tc.env, append(tc.args, "config")...)
+			if code != 0 {
+				t.Fatal(stderr)
+			}
+			for _, w := range tc.wants {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("effective config lacks %q:\n%s", w, stdout)
+				}
+			}
+			if strings.Contains(stdout, "SECRET") {
+				t.Errorf("config printed the token")
+			}
+		})
+	}
+}
+
+func TestConfigRejectsUnknownKeys(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgFile := writeFile(t, dir, "bad.yaml", "data: x\nplatfrom:\n  url: http://x\n")
+	code, _, stderr := run(t, nil, "--config", cfgFile, "status")
+	if code == 0 || !strings.Contains(stderr, "platfrom") {
+		t.Errorf("a misspelt key must fail naming it; got %d %q", code, stderr)
+	}
+	cfgFile = writeFile(t, dir, "dur.yaml", "platform:\n  timeout: soon\n")
+	if code, _, stderr := run(t, nil, "--config", cfgFile, "status"); code == 0 || !strings.Contains(stderr, "duration") {
+		t.Errorf("a bad duration must fail saying so; got %d %q", code, stderr)
+	}
+}
+
+func TestExtractNeedsPlatform(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code, _, stderr := run(t, nil, "extract", "--data", dir, "--platform-url", "http://127.0.0.1:1")
+	if code == 0 || !strings.Contains(stderr, "HLWARN_PLATFORM_TOKEN") {
+		t.Errorf("extract without a token: %d %q", code, stderr)
+	}
+	tok := writeFile(t, dir, "token", "SECRET-TOKEN-XYZ\n")
+	code, _, stderr = run(t, nil, "extract", "--data", dir, "--platform-token-file", tok)
+	if code == 0 || !strings.Contains(stderr, "platform URL") {
+		t.Errorf("extract without a URL: %d %q", code, stderr)
+	}
+	if strings.Contains(stderr, "SECRET-TOKEN") {
+		t.Errorf("the token leaked: %s", stderr)
+	}
+}
+
+func TestDemoRefusesForeignFolder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "precious.parquet", "data")
+	code, _, stderr := run(t, nil, "demo", "--data", dir, "--days", "2")
+	if code == 0 || !strings.Contains(stderr, "not made by the demo") {
+		t.Errorf("demo over a foreign folder: %d %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "precious.parquet")); err != nil {
+		t.Errorf("the demo touched a foreign folder: %v", err)
+	}
+}
+
+func TestDemoEndToEnd(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "demo")
+	for i := 0; i < 2; i++ { // the second run clears the first
+		code, stdout, stderr := run(t, nil, "demo", "--data", dir, "--days", "3", "--log-level", "warn")
+		if code != 0 {
+			t.Fatalf("demo failed: %s", stderr)
+		}
+		for _, want := range []string{"declarations", "succeeded", "quarantined", "ground truth"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("demo output lacks %q:\n%s", want, stdout)
+			}
+		}
+	}
+	code, stdout, _ := run(t, nil, "status", "--data", dir)
+	if code != 0 || strings.Count(stdout, "succeeded") != 1 || !strings.Contains(stdout, "watermarks") {
+		t.Errorf("status after the demo:\n%s", stdout)
+	}
+}
