@@ -73,19 +73,19 @@ func TestKillAndRerun(t *testing.T) {
 		t.Fatalf("reference run: %v\n%s", err, out)
 	}
 	full := time.Since(t0)
-	// Four data folders, each killed six times in a row at random points of
-	// the first half of a run, so every rerun resumes a folder a kill left
+	// Eight data folders, each killed three times in a row at random points of
+	// the first quarter of a run, so every rerun resumes a folder a kill left
 	// behind; then each is run to the end.
 	rng := rand.New(rand.NewPCG(1, 2))
 	killed, midWrite := 0, 0
-	for f := 0; f < 4; f++ {
+	for f := 0; f < 8; f++ {
 		dir := t.TempDir()
-		for k := 0; k < 6; k++ {
+		for k := 0; k < 3; k++ {
 			cmd := child(url, dir)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			delay := time.Duration(rng.Int64N(int64(full / 2)))
+			delay := time.Duration(rng.Int64N(int64(full / 4)))
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
 			select {

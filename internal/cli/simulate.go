@@ -77,7 +77,7 @@ func (a *app) simulateServeCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8700", "address to listen on")
-	cmd.Flags().Float64Var(&faults, "faults", 0, "rate of each injected fault (429, 5xx, slow and cut bodies, expired cursors, repeats, bad records), 0..1")
+	cmd.Flags().Float64Var(&faults, "faults", 0, "rate of each injected fault (429, 5xx, slow and cut bodies, expired cursors, repeats, bad records), 0..0.25")
 	a.stringFlag(cmd, false, "platform-token-file", "file holding the bearer token clients must present", func(c *Config) *string { return &c.Platform.TokenFile })
 	a.simFlags(cmd)
 	return cmd
