@@ -45,7 +45,7 @@ type sink struct {
 
 	raw     *os.File
 	rawTmp  string
-	pw      *parquet.Writer
+	pw      *parquet.GenericWriter[any]
 	rawRows int64
 	row     parquet.Row
 	runVal  parquet.Value
@@ -105,7 +105,7 @@ func (s *sink) openRaw() error {
 		return fmt.Errorf("creating a raw file: %w", err)
 	}
 	s.raw, s.rawTmp = f, f.Name()
-	s.pw = parquet.NewWriter(f, s.layout.Schema,
+	s.pw = parquet.NewGenericWriter[any](f, s.layout.Schema,
 		parquet.Compression(&parquet.Zstd),
 		parquet.MaxRowsPerRowGroup(s.rowsPerGroup),
 		parquet.CreatedBy("hlwarn", "1", ""),

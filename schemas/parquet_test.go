@@ -24,7 +24,7 @@ func writeParquet(t *testing.T, path string, e *Entity, recs ...any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := parquet.NewWriter(f, l.Schema, parquet.Compression(&parquet.Zstd))
+	w := parquet.NewGenericWriter[any](f, l.Schema, parquet.Compression(&parquet.Zstd))
 	var row parquet.Row
 	for _, rec := range recs {
 		row = l.AppendRow(row, rec, parquet.ByteArrayValue([]byte("run-1")))

@@ -166,7 +166,6 @@ var (
 	dateType    = reflect.TypeFor[Date]()
 	moneyType   = reflect.TypeFor[Money]()
 	decimalType = reflect.TypeFor[Decimal]()
-	rawJSONType = reflect.TypeFor[RawJSON]()
 )
 
 func buildEntity(d entityDef) *Entity {

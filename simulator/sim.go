@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -68,6 +69,38 @@ func Generate(cfg Config) (*Dataset, error) {
 	for _, o := range out {
 		em.Merge(o)
 	}
+	if err := em.escalateOverriddenControls(); err != nil {
+		return nil, err
+	}
 	em.Merge(w.generateDisposals(em.truth))
 	return em.dataset(cfg)
+}
+
+// escalateOverriddenControls raises B07 (a system control order cancelled
+// by hand) to red where the enterprise has a case filed on or after the
+// override: the rule's red grade, which only shows once the supervision
+// generator has made the cases.
+func (em *Emitter) escalateOverriddenControls() error {
+	cases, err := schemas.Lookup("cases")
+	if err != nil {
+		return err
+	}
+	latest := map[string]schemas.Date{} // ent_code → latest filing
+	for _, r := range em.records[cases.Name] {
+		rec, err := cases.Decode(r.JSON)
+		if err != nil {
+			return fmt.Errorf("simulator made an invalid case: %w", err)
+		}
+		c := rec.(*schemas.Case)
+		if c.EntCode != nil && c.FiledOn != nil && *c.FiledOn > latest[*c.EntCode] {
+			latest[*c.EntCode] = *c.FiledOn
+		}
+	}
+	for i, t := range em.truth {
+		if t.RuleID == "B07" && t.EntCode != "" && latest[t.EntCode] >= t.Date {
+			em.truth[i].Colour = "red"
+			em.truth[i].Note += "; the enterprise later had a case"
+		}
+	}
+	return nil
 }
