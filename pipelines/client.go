@@ -18,6 +18,8 @@ import (
 	"time"
 
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // SchemaVersion is the contract's major version this build understands.
@@ -207,13 +209,13 @@ func (c *Client) getOnce(ctx context.Context, rawURL, path string, out any) (int
 		var e struct {
 			Error string `json:"error"`
 		}
-		_ = json.Unmarshal(body, &e)
+		_ = gojson.Unmarshal(body, &e)
 		if resp.StatusCode == http.StatusGone {
 			return 0, ErrCursorExpired
 		}
 		return 0, &APIError{Status: resp.StatusCode, Path: path, Message: e.Error}
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := gojson.Unmarshal(body, out); err != nil {
 		return 0, &BodyError{Path: path, Err: err}
 	}
 	return len(body), nil

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // Problem is one way a record breaks the contract.
@@ -63,7 +66,7 @@ func (e *RecordError) Reasons() []string {
 // *RecordError and no record.
 func (e *Entity) Decode(data []byte) (any, error) {
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+	if err := gojson.Unmarshal(data, &obj); err != nil || obj == nil {
 		msg := "record is not a JSON object"
 		if err != nil {
 			msg += ": " + err.Error()
@@ -133,7 +136,7 @@ func (e *Entity) partialKey(v reflect.Value) string {
 func encodeExtra(obj map[string]json.RawMessage) (RawJSON, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
-	for i, k := range sortedKeys(obj) {
+	for i, k := range slices.Sorted(maps.Keys(obj)) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
@@ -170,7 +173,7 @@ func (f Field) parse(raw json.RawMessage) (any, error) {
 		return f.parseJSON(raw)
 	}
 	var s string
-	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	if raw[0] != '"' || gojson.Unmarshal(raw, &s) != nil {
 		if f.Kind == KindMoney || f.Kind == KindDecimal {
 			return nil, fmt.Errorf("must be a decimal string such as \"12345.67\", got JSON %s (floats are not allowed)", clip(raw))
 		}
@@ -207,7 +210,7 @@ func (f Field) parseJSON(raw json.RawMessage) (any, error) {
 	}
 	if f.Kind == KindArray && f.Format != "" {
 		var elems []string
-		if err := json.Unmarshal(raw, &elems); err != nil {
+		if err := gojson.Unmarshal(raw, &elems); err != nil {
 			return nil, fmt.Errorf("must be an array of %s strings, got %s", f.Format, clip(raw))
 		}
 		for i, s := range elems {

@@ -3,7 +3,6 @@ package schemas
 import (
 	"fmt"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -244,14 +243,4 @@ func buildField(entity string, sf reflect.StructField, index []int) Field {
 		panic(fmt.Sprintf("schemas: %s.%s has unsupported Go type %s", entity, name, sf.Type))
 	}
 	return f
-}
-
-// sortedKeys returns m's keys in order, for deterministic output.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,14 +164,4 @@ func (c *Config) SimConfig() (simulator.Config, error) {
 		BackgroundRate: c.Simulator.BackgroundRate, AnomalyRate: c.Simulator.AnomalyRate,
 	}
 	return sc, sc.Validate()
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

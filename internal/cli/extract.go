@@ -3,7 +3,9 @@ package cli
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -137,7 +139,7 @@ func (a *app) statusCommand() *cobra.Command {
 			fmt.Fprintln(a.stdout, "\nwatermarks (every version updated before is in the raw layer):")
 			tw = tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			wms := l.Watermarks()
-			for _, e := range sortedKeys(wms) {
+			for _, e := range slices.Sorted(maps.Keys(wms)) {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", e, wms[e].At.Format(time.RFC3339), wms[e].RunID)
 			}
 			return tw.Flush()
