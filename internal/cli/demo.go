@@ -107,9 +107,15 @@ func (a *app) printTruthSummary(ds *simulator.Dataset) {
 	sort.Strings(ids)
 	fmt.Fprintf(a.stdout, "\nground truth as of %s: %d planted or accidental breaches\n", ds.Config.LastDay(), len(ds.Truth))
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rule\tyellow\torange\tred\t")
+	fmt.Fprintln(tw, "rule\tyellow\torange\tred\tall\t")
 	for _, r := range ids {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", r, n[key{r, "yellow"}], n[key{r, "orange"}], n[key{r, "red"}])
+		all := 0
+		for k, c := range n {
+			if k.rule == r {
+				all += c
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", r, n[key{r, "yellow"}], n[key{r, "orange"}], n[key{r, "red"}], all)
 	}
 	tw.Flush()
 }

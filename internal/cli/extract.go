@@ -12,6 +12,7 @@ import (
 
 	"github.com/hlwarn/hlwarn/jobs"
 	"github.com/hlwarn/hlwarn/pipelines"
+	"github.com/hlwarn/hlwarn/schemas"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -86,7 +87,13 @@ func printRun(w io.Writer, r *pipelines.RunRecord) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "entity\tpages\tfetched\tlanded\tquarantined\tMB\tseconds\tstatus\t")
 	var tot pipelines.EntityRecord
-	for _, e := range r.Entities {
+	order := map[string]int{}
+	for i, name := range schemas.Names() {
+		order[name] = i
+	}
+	entities := slices.Clone(r.Entities)
+	slices.SortFunc(entities, func(a, b *pipelines.EntityRecord) int { return order[a.Entity] - order[b.Entity] })
+	for _, e := range entities {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%s\t\n", e.Entity, e.Pages, e.Fetched, e.Landed, e.Quarantined, float64(e.Bytes)/1e6, e.Seconds, e.Status)
 		tot.Pages += e.Pages
 		tot.Fetched += e.Fetched
