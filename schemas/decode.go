@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -65,8 +66,9 @@ func (e *RecordError) Reasons() []string {
 // success it returns a pointer to the entity's struct; otherwise a
 // *RecordError and no record.
 func (e *Entity) Decode(data []byte) (any, error) {
-	var obj map[string]json.RawMessage
-	if err := gojson.Unmarshal(data, &obj); err != nil || obj == nil {
+	obj := objects.Get().(map[string]json.RawMessage)
+	defer func() { clear(obj); objects.Put(obj) }()
+	if err := gojson.Unmarshal(data, &obj); err != nil || obj == nil || !isObject(data) {
 		msg := "record is not a JSON object"
 		if err != nil {
 			msg += ": " + err.Error()
@@ -118,6 +120,17 @@ func (e *Entity) Decode(data []byte) (any, error) {
 		VersionOf(out).Extra = extra
 	}
 	return out, nil
+}
+
+// objects recycles the maps records are decoded into: one per record is the
+// largest allocation of a decode.
+var objects = sync.Pool{New: func() any { return make(map[string]json.RawMessage, 32) }}
+
+// isObject reports whether data is a JSON object (decoding null into a
+// non-nil map leaves it unchanged rather than failing).
+func isObject(data []byte) bool {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
 }
 
 // partialKey renders the key fields that were read, for error messages.
@@ -172,8 +185,8 @@ func (f Field) parse(raw json.RawMessage) (any, error) {
 	case KindObject, KindArray:
 		return f.parseJSON(raw)
 	}
-	var s string
-	if raw[0] != '"' || gojson.Unmarshal(raw, &s) != nil {
+	s, ok := unquote(raw)
+	if !ok {
 		if f.Kind == KindMoney || f.Kind == KindDecimal {
 			return nil, fmt.Errorf("must be a decimal string such as \"12345.67\", got JSON %s (floats are not allowed)", clip(raw))
 		}
@@ -220,6 +233,19 @@ func (f Field) parseJSON(raw json.RawMessage) (any, error) {
 		}
 	}
 	return Compact(raw)
+}
+
+// unquote reads a JSON string. Most carry no escape, and the record was
+// checked as JSON already, so those are sliced rather than decoded.
+func unquote(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var s string
+	return s, gojson.Unmarshal(raw, &s) == nil
 }
 
 func clip(raw []byte) string {
