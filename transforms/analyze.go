@@ -1,0 +1,98 @@
+package transforms
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// references is what a query reads, found by DuckDB's own parser.
+type references struct {
+	tables    []string // [schema.]table, CTE names excluded
+	variables []string // getvariable('name') arguments
+}
+
+// analyze parses the model's query with DuckDB (json_serialize_sql) and
+// collects the tables and variables it reads. A syntax error is reported at
+// its line in the model file.
+func analyze(ctx context.Context, db *sql.DB, m *Model) (references, error) {
+	var out string
+	if err := db.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR)::VARCHAR", m.SQL).Scan(&out); err != nil {
+		return references{}, fmt.Errorf("parsing %s: %w", m.Path, err)
+	}
+	var tree map[string]any
+	if err := json.Unmarshal([]byte(out), &tree); err != nil {
+		return references{}, fmt.Errorf("parsing %s: %w", m.Path, err)
+	}
+	if tree["error"] == true {
+		msg, _ := tree["error_message"].(string)
+		line := m.bodyLine
+		if pos, err := strconv.Atoi(fmt.Sprint(tree["position"])); err == nil && pos <= len(m.SQL) {
+			line += strings.Count(m.SQL[:pos], "\n")
+		}
+		if strings.Contains(msg, "Only SELECT statements") {
+			msg = "a model is one SELECT query (WITH ... SELECT); " + msg
+		}
+		return references{}, &ModelError{Path: m.Path, Line: line, Msg: msg}
+	}
+	if st, _ := tree["statements"].([]any); len(st) != 1 {
+		return references{}, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("a model is exactly one SELECT query, found %d statements", len(st))}
+	}
+	ctes := map[string]bool{}
+	var refs references
+	walk(tree, func(n map[string]any) {
+		if cm, ok := n["cte_map"].(map[string]any); ok {
+			for _, e := range asList(cm["map"]) {
+				if k, ok := e.(map[string]any)["key"].(string); ok {
+					ctes[k] = true
+				}
+			}
+		}
+		switch {
+		case n["type"] == "BASE_TABLE":
+			name, _ := n["table_name"].(string)
+			if schema, _ := n["schema_name"].(string); schema != "" {
+				name = schema + "." + name
+			}
+			refs.tables = append(refs.tables, name)
+		case n["class"] == "FUNCTION" && n["function_name"] == "getvariable":
+			for _, c := range asList(n["children"]) {
+				if v, ok := c.(map[string]any)["value"].(map[string]any); ok {
+					if s, ok := v["value"].(string); ok {
+						refs.variables = append(refs.variables, s)
+					}
+				}
+			}
+		}
+	})
+	refs.tables = slices.DeleteFunc(refs.tables, func(t string) bool { return ctes[t] })
+	slices.Sort(refs.tables)
+	refs.tables = slices.Compact(refs.tables)
+	slices.Sort(refs.variables)
+	refs.variables = slices.Compact(refs.variables)
+	return refs, nil
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+// walk calls f on every JSON object in the tree.
+func walk(v any, f func(map[string]any)) {
+	switch t := v.(type) {
+	case map[string]any:
+		f(t)
+		for _, c := range t {
+			walk(c, f)
+		}
+	case []any:
+		for _, c := range t {
+			walk(c, f)
+		}
+	}
+}

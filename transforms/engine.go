@@ -1,0 +1,363 @@
+package transforms
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hlwarn/hlwarn/schemas"
+)
+
+// Options configure an engine. Zero fields take the documented defaults.
+type Options struct {
+	DataDir string
+	// MemoryLimit is DuckDB's memory_limit. Default: 60 % of the machine's RAM.
+	MemoryLimit string
+	// Threads is DuckDB's threads. Default: the number of cores.
+	Threads int
+	// KeepBuilds is how many published builds stay beside current. Default 7.
+	KeepBuilds int
+	Logger     *slog.Logger
+}
+
+// Engine runs a project's models in the data folder's warehouse. One
+// engine is one writer: the caller holds the data folder's lock.
+type Engine struct {
+	p   *Project
+	opt Options
+	db  *sql.DB
+}
+
+// Open opens the warehouse for p.
+func Open(p *Project, opt Options) (*Engine, error) {
+	if opt.MemoryLimit == "" {
+		opt.MemoryLimit = defaultMemoryLimit()
+	}
+	if opt.Threads <= 0 {
+		opt.Threads = runtime.NumCPU()
+	}
+	if opt.KeepBuilds <= 0 {
+		opt.KeepBuilds = 7
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	db, err := openWarehouse(opt.DataDir, opt.MemoryLimit, opt.Threads)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{p: p, opt: opt, db: db}, nil
+}
+
+// Close closes the warehouse.
+func (e *Engine) Close() error { return e.db.Close() }
+
+// RunOptions select what one run does.
+type RunOptions struct {
+	AsOf   schemas.Date
+	Select []string // selection expressions; none: every model
+	// Recompute rebuilds incremental partitions already done (a backfill);
+	// otherwise a done partition is kept and only missing ones are filled.
+	Recompute bool
+	Publish   bool // publish a build when the run succeeds
+}
+
+// Status of a model in a run.
+const (
+	StatusOK      = "ok"
+	StatusFailed  = "failed"  // its query failed or an error-severity test failed
+	StatusSkipped = "skipped" // something it reads failed
+	StatusKept    = "kept"    // incremental partition already done
+)
+
+// ModelResult is one model's part of a run.
+type ModelResult struct {
+	Model   string
+	Kind    Kind
+	Status  string
+	Rows    int64
+	Seconds float64
+	Err     error
+	Tests   []TestResult
+}
+
+// RunResult is what a run did.
+type RunResult struct {
+	AsOf   schemas.Date
+	Models []ModelResult
+	Build  string // the published build, "" if none
+}
+
+// Failed lists the models that failed, for messages.
+func (r *RunResult) Failed() []string {
+	var out []string
+	for _, m := range r.Models {
+		if m.Status == StatusFailed {
+			out = append(out, m.Model)
+		}
+	}
+	return out
+}
+
+// Run builds the selected models as of one date, in dependency order, with
+// their tests; a model whose query or error-severity test fails stops its
+// dependants, the others go on. With Publish, a run without failures
+// publishes a build.
+func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
+	models, err := e.p.Select(ro.Select...)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the warehouse: %w", err)
+	}
+	defer conn.Close()
+	if err := e.prepare(ctx, conn, ro.AsOf); err != nil {
+		return nil, err
+	}
+	res := &RunResult{AsOf: ro.AsOf}
+	bad := map[string]bool{}
+	var quality []TestResult
+	for _, m := range models {
+		r := ModelResult{Model: m.Name, Kind: m.Kind}
+		if dep := firstBad(m, bad); dep != "" {
+			r.Status, r.Err = StatusSkipped, fmt.Errorf("skipped: %s failed", dep)
+			bad[m.Name] = true
+			res.Models = append(res.Models, r)
+			continue
+		}
+		start := time.Now()
+		r.Status, r.Rows, r.Err = e.build(ctx, conn, m, ro)
+		if r.Err == nil && r.Status != StatusKept {
+			r.Tests, r.Err = runTests(ctx, conn, m)
+			quality = append(quality, r.Tests...)
+			if r.Err == nil && failedTest(r.Tests) != "" {
+				r.Status, r.Err = StatusFailed, fmt.Errorf("test failed: %s", failedTest(r.Tests))
+			}
+		}
+		if r.Err != nil {
+			r.Status = StatusFailed
+			bad[m.Name] = true
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+		}
+		r.Seconds = time.Since(start).Seconds()
+		e.opt.Logger.Info("model", "model", m.Name, "kind", m.Kind, "status", r.Status, "rows", r.Rows, "seconds", fmt.Sprintf("%.2f", r.Seconds))
+		res.Models = append(res.Models, r)
+		if err := recordModelRun(ctx, conn, ro.AsOf, r); err != nil {
+			return res, err
+		}
+	}
+	if err := writeQuality(ctx, conn, ro.AsOf, quality); err != nil {
+		return res, err
+	}
+	if len(res.Failed()) > 0 {
+		return res, fmt.Errorf("%d models failed as of %s: %s", len(res.Failed()), ro.AsOf, strings.Join(res.Failed(), ", "))
+	}
+	if ro.Publish {
+		res.Build, err = e.publish(ctx, conn, ro.AsOf)
+	}
+	return res, err
+}
+
+func firstBad(m *Model, bad map[string]bool) string {
+	for _, d := range m.Deps {
+		if bad[d] {
+			return d
+		}
+	}
+	return ""
+}
+
+// prepare creates the sources and the engine's own tables and sets the
+// variables for the as-of date.
+func (e *Engine) prepare(ctx context.Context, conn *sql.Conn, asOf schemas.Date) error {
+	if err := createSources(ctx, conn, e.opt.DataDir); err != nil {
+		return err
+	}
+	stmts := append([]string{
+		"CREATE SCHEMA IF NOT EXISTS _hlwarn",
+		`CREATE TABLE IF NOT EXISTS _hlwarn.intervals (model VARCHAR, partition_date DATE, rows BIGINT, PRIMARY KEY (model, partition_date))`,
+		`CREATE TABLE IF NOT EXISTS _hlwarn.model_runs (as_of DATE, model VARCHAR, status VARCHAR, rows BIGINT, seconds DOUBLE, error VARCHAR, finished_at TIMESTAMPTZ)`,
+		`CREATE TABLE IF NOT EXISTS mart_data_quality (as_of DATE, model VARCHAR, test VARCHAR, severity VARCHAR, status VARCHAR, failing_rows BIGINT)`,
+	}, e.p.Params.setVariables(asOf)...)
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("preparing the warehouse: %w", err)
+		}
+	}
+	return nil
+}
+
+// build materializes one model and returns its status and row count.
+func (e *Engine) build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions) (string, int64, error) {
+	switch m.Kind {
+	case KindView:
+		_, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW %s AS\n%s", m.Name, m.SQL))
+		return StatusOK, 0, m.wrap(err)
+	case KindTable:
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS\n%s", m.Name, m.SQL)); err != nil {
+			return StatusFailed, 0, m.wrap(err)
+		}
+		n, err := count(ctx, conn, m.Name)
+		return StatusOK, n, err
+	}
+	return e.buildPartition(ctx, conn, m, ro)
+}
+
+// buildPartition replaces the as-of partition of an incremental model and
+// records it done, in one transaction: a crash leaves the old partition
+// and its record, or the new ones.
+func (e *Engine) buildPartition(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions) (string, int64, error) {
+	var done bool
+	err := conn.QueryRowContext(ctx, "SELECT count(*) > 0 FROM _hlwarn.intervals WHERE model = ? AND partition_date = ?", m.Name, ro.AsOf.String()).Scan(&done)
+	if err != nil {
+		return StatusFailed, 0, err
+	}
+	if done && !ro.Recompute && tableExists(ctx, conn, m.Name) {
+		return StatusKept, 0, nil
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _stage AS\n%s", m.SQL)); err != nil {
+		return StatusFailed, 0, m.wrap(err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp._stage")
+	var stray int64
+	q := fmt.Sprintf("SELECT count(*) FROM temp._stage WHERE %s IS DISTINCT FROM getvariable('as_of')", m.PartitionBy)
+	if err := conn.QueryRowContext(ctx, q).Scan(&stray); err != nil {
+		return StatusFailed, 0, m.wrap(err)
+	}
+	if stray > 0 {
+		return StatusFailed, 0, fmt.Errorf("%s: %d rows have %s other than the as-of date %s; an incremental model computes one partition", m.Path, stray, m.PartitionBy, ro.AsOf)
+	}
+	if !tableExists(ctx, conn, m.Name) {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT * FROM temp._stage LIMIT 0", m.Name)); err != nil {
+			return StatusFailed, 0, m.wrap(err)
+		}
+	} else if err := sameColumns(ctx, conn, m.Name); err != nil {
+		return StatusFailed, 0, fmt.Errorf("%s: %w; rebuild it with --full-refresh", m.Path, err)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return StatusFailed, 0, err
+	}
+	defer tx.Rollback()
+	stmts := []string{
+		fmt.Sprintf("DELETE FROM %s WHERE %s = getvariable('as_of')", m.Name, m.PartitionBy),
+		fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM temp._stage", m.Name),
+		"DELETE FROM _hlwarn.intervals WHERE model = ? AND partition_date = getvariable('as_of')",
+		"INSERT INTO _hlwarn.intervals SELECT ?, getvariable('as_of'), (SELECT count(*) FROM temp._stage)",
+	}
+	for i, s := range stmts {
+		var args []any
+		if i >= 2 {
+			args = []any{m.Name}
+		}
+		if _, err := tx.ExecContext(ctx, s, args...); err != nil {
+			return StatusFailed, 0, m.wrap(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return StatusFailed, 0, err
+	}
+	n, err := count(ctx, conn, "temp._stage")
+	return StatusOK, n, err
+}
+
+// DropIncremental forgets an incremental model's table and partitions, so
+// the next runs rebuild it from scratch (a full refresh).
+func (e *Engine) DropIncremental(ctx context.Context) error {
+	for _, n := range e.p.Order {
+		m := e.p.Models[n]
+		if m.Kind != KindIncremental {
+			continue
+		}
+		for _, s := range []string{"DROP TABLE IF EXISTS " + m.Name, "DELETE FROM _hlwarn.intervals WHERE model = '" + m.Name + "'"} {
+			if _, err := e.db.ExecContext(ctx, s); err != nil && !strings.Contains(err.Error(), "_hlwarn") {
+				return fmt.Errorf("full refresh of %s: %w", m.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Model) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", m.Path, err)
+}
+
+func tableExists(ctx context.Context, conn *sql.Conn, name string) bool {
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", name).Scan(&n)
+	return err == nil && n > 0
+}
+
+func count(ctx context.Context, conn *sql.Conn, rel string) (int64, error) {
+	var n int64
+	err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+rel).Scan(&n)
+	return n, err
+}
+
+// sameColumns checks that the staged partition has the table's columns.
+func sameColumns(ctx context.Context, conn *sql.Conn, table string) error {
+	cols := func(rel string) ([]string, error) {
+		rows, err := conn.QueryContext(ctx, "SELECT column_name || ' ' || column_type FROM (DESCRIBE SELECT * FROM "+rel+")")
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+		slices.Sort(out)
+		return out, rows.Err()
+	}
+	have, err := cols(table)
+	if err != nil {
+		return err
+	}
+	want, err := cols("temp._stage")
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(have, want) {
+		return fmt.Errorf("its columns changed (table %v, query %v)", have, want)
+	}
+	return nil
+}
+
+func recordModelRun(ctx context.Context, conn *sql.Conn, asOf schemas.Date, r ModelResult) error {
+	msg := ""
+	if r.Err != nil {
+		msg = r.Err.Error()
+	}
+	_, err := conn.ExecContext(ctx, "INSERT INTO _hlwarn.model_runs VALUES (?, ?, ?, ?, ?, ?, now())", asOf.String(), r.Model, r.Status, r.Rows, r.Seconds, msg)
+	if err != nil {
+		return fmt.Errorf("recording the model run: %w", err)
+	}
+	return nil
+}
+
+// defaultMemoryLimit is 60 % of physical memory, as DuckDB reads it.
+func defaultMemoryLimit() string {
+	if mb, err := memTotalMB(); err == nil {
+		return fmt.Sprintf("%dMB", mb*6/10)
+	}
+	return "80%"
+}
+
+var errNoMemInfo = errors.New("no /proc/meminfo")

@@ -1,0 +1,269 @@
+package transforms
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Project is a loaded, checked set of models in dependency order.
+type Project struct {
+	Models map[string]*Model
+	Order  []string // topological: every model after what it reads
+	Params Params
+}
+
+// Load reads every *.sql model of each folder (the embedded sql/ first,
+// then plug-in folders), adds the staging models of the contract, parses
+// each query with DuckDB to find what it reads, and checks the whole:
+// duplicate names, unknown tables, undeclared or undefined parameters,
+// header dependencies that disagree with the SQL, and cycles. Every problem
+// found is reported, each naming its file and line.
+func Load(ctx context.Context, params Params, folders ...fs.FS) (*Project, error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	p := &Project{Models: map[string]*Model{}, Params: params}
+	var errs []error
+	add := func(m *Model) {
+		if prev, dup := p.Models[m.Name]; dup {
+			errs = append(errs, &ModelError{Path: m.Path, Msg: fmt.Sprintf("model %s is also defined in %s", m.Name, prev.Path)})
+			return
+		}
+		p.Models[m.Name] = m
+	}
+	for _, m := range stagingModels() {
+		add(m)
+	}
+	for _, fsys := range folders {
+		err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".sql") {
+				return err
+			}
+			src, err := fs.ReadFile(fsys, path)
+			if err != nil {
+				return err
+			}
+			m, err := parseModel(path, src)
+			if err != nil {
+				errs = append(errs, err)
+				return nil
+			}
+			add(m)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading models: %w", err)
+		}
+	}
+	sources := sourceNames()
+	for _, name := range slices.Sorted(maps.Keys(p.Models)) {
+		if err := p.resolve(ctx, db, p.Models[name], sources); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	order, err := topoOrder(p.Models)
+	if err != nil {
+		return nil, err
+	}
+	p.Order = order
+	return p, nil
+}
+
+// resolve finds what a model reads and checks it against the project.
+func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map[string]bool) error {
+	refs, err := analyze(ctx, db, m)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range refs.tables {
+		switch {
+		case sources[t]:
+		case p.Models[t] != nil:
+			if t == m.Name {
+				errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: "the model reads itself"})
+			}
+		default:
+			errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("reads %s, which is neither a model nor a source (raw.<entity>, ref.calendar)", t)})
+		}
+		m.Deps = append(m.Deps, t)
+	}
+	if m.declared != nil {
+		want := slices.Sorted(slices.Values(m.declared))
+		if !slices.Equal(want, m.Deps) {
+			errs = append(errs, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("header depends %v, but the SQL reads %v", want, m.Deps)})
+		}
+	}
+	var used []string
+	for _, v := range refs.variables {
+		switch {
+		case slices.Contains(builtinVars, v):
+		case p.Params[v] == nil:
+			errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("reads parameter %s, which parameters.yaml does not define", v)})
+		default:
+			used = append(used, v)
+		}
+	}
+	if declared := slices.Sorted(slices.Values(m.Params)); !slices.Equal(declared, used) {
+		errs = append(errs, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("header params %v, but the SQL reads %v", declared, used)})
+	}
+	for _, t := range m.Tests {
+		if r := t.Relationships; r != nil && p.Models[r.To] == nil {
+			errs = append(errs, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("relationships test refers to %s, which is no model", r.To)})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// topoOrder orders models so each follows what it reads; ties go by name,
+// so the order is the same on every run. A cycle is reported with its path.
+func topoOrder(models map[string]*Model) ([]string, error) {
+	indeg := map[string]int{}
+	users := map[string][]string{}
+	for name, m := range models {
+		indeg[name] += 0
+		for _, d := range m.Deps {
+			if models[d] != nil {
+				indeg[name]++
+				users[d] = append(users[d], name)
+			}
+		}
+	}
+	var ready, order []string
+	for n, d := range indeg {
+		if d == 0 {
+			ready = append(ready, n)
+		}
+	}
+	for len(ready) > 0 {
+		slices.Sort(ready)
+		n := ready[0]
+		ready = ready[1:]
+		order = append(order, n)
+		for _, u := range users[n] {
+			if indeg[u]--; indeg[u] == 0 {
+				ready = append(ready, u)
+			}
+		}
+	}
+	if len(order) < len(models) {
+		return nil, fmt.Errorf("models form a cycle: %s", strings.Join(findCycle(models, indeg), " → "))
+	}
+	return order, nil
+}
+
+// findCycle walks from a model left in the cycle until a name repeats.
+func findCycle(models map[string]*Model, indeg map[string]int) []string {
+	var start string
+	for _, n := range slices.Sorted(maps.Keys(indeg)) {
+		if indeg[n] > 0 {
+			start = n
+			break
+		}
+	}
+	seen := map[string]int{}
+	var path []string
+	for n := start; ; {
+		if i, ok := seen[n]; ok {
+			return append(path[i:], n)
+		}
+		seen[n] = len(path)
+		path = append(path, n)
+		for _, d := range models[n].Deps {
+			if models[d] != nil && indeg[d] > 0 {
+				n = d
+				break
+			}
+		}
+	}
+}
+
+// Select picks models by expressions: NAME, NAME+ (with everything that
+// depends on it), +NAME (with everything it depends on), tag:TAG. Several
+// expressions are a union. No expression selects every model. The result
+// is in dependency order.
+func (p *Project) Select(exprs ...string) ([]*Model, error) {
+	if len(exprs) == 0 {
+		out := make([]*Model, 0, len(p.Order))
+		for _, n := range p.Order {
+			out = append(out, p.Models[n])
+		}
+		return out, nil
+	}
+	picked := map[string]bool{}
+	for _, raw := range exprs {
+		for _, x := range strings.Split(raw, ",") {
+			x = strings.TrimSpace(x)
+			if x == "" {
+				continue
+			}
+			if err := p.selectOne(x, picked); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var out []*Model
+	for _, n := range p.Order {
+		if picked[n] {
+			out = append(out, p.Models[n])
+		}
+	}
+	return out, nil
+}
+
+func (p *Project) selectOne(x string, picked map[string]bool) error {
+	if tag, ok := strings.CutPrefix(x, "tag:"); ok {
+		found := false
+		for n, m := range p.Models {
+			if m.HasTag(tag) {
+				picked[n], found = true, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("selection %q: no model has tag %s", x, tag)
+		}
+		return nil
+	}
+	up, down := strings.HasPrefix(x, "+"), strings.HasSuffix(x, "+")
+	name := strings.TrimSuffix(strings.TrimPrefix(x, "+"), "+")
+	if p.Models[name] == nil {
+		return fmt.Errorf("selection %q: no model %s", x, name)
+	}
+	picked[name] = true
+	if up {
+		p.walkUp(name, picked)
+	}
+	if down {
+		p.walkDown(name, picked)
+	}
+	return nil
+}
+
+func (p *Project) walkUp(name string, picked map[string]bool) {
+	for _, d := range p.Models[name].Deps {
+		if p.Models[d] != nil && !picked[d] {
+			picked[d] = true
+			p.walkUp(d, picked)
+		}
+	}
+}
+
+func (p *Project) walkDown(name string, picked map[string]bool) {
+	for n, m := range p.Models {
+		if !picked[n] && slices.Contains(m.Deps, name) {
+			picked[n] = true
+			p.walkDown(n, picked)
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package transforms
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hlwarn/hlwarn/schemas"
+)
+
+// BuildInfo describes one published build (build.json in its folder).
+type BuildInfo struct {
+	Build  string           `json:"build"`
+	AsOf   schemas.Date     `json:"as_of"`
+	Tables map[string]int64 `json:"tables"` // rows per table
+}
+
+// Published lists the tables a build carries: the models marked publish,
+// and the data-quality mart.
+func (p *Project) Published() []string {
+	out := []string{"mart_data_quality"}
+	for _, n := range p.Order {
+		if p.Models[n].Publish {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// publish writes the published tables into a new build folder — one
+// Parquet file per table, sorted by every column so the same data gives the
+// same bytes, and marts.duckdb with the same tables — then points
+// marts/current at it atomically. Readers that opened the old build keep
+// reading it; no reader ever sees a half-written build.
+func (e *Engine) publish(ctx context.Context, conn *sql.Conn, asOf schemas.Date) (string, error) {
+	marts := filepath.Join(e.opt.DataDir, "marts")
+	if err := os.MkdirAll(marts, 0o755); err != nil {
+		return "", err
+	}
+	removeTemps(marts)
+	id := newBuildID(asOf)
+	tmp := filepath.Join(marts, ".tmp-"+id)
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		return "", fmt.Errorf("creating the build folder: %w", err)
+	}
+	info := BuildInfo{Build: id, AsOf: asOf, Tables: map[string]int64{}}
+	dbPath := filepath.Join(tmp, "marts.duckdb")
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH '%s' AS pub", dbPath)); err != nil {
+		return "", fmt.Errorf("creating marts.duckdb: %w", err)
+	}
+	for _, t := range e.p.Published() {
+		stmts := []string{
+			fmt.Sprintf("COPY (SELECT * FROM main.%[1]s ORDER BY ALL) TO '%[2]s' (FORMAT parquet, COMPRESSION zstd)", t, filepath.Join(tmp, t+".parquet")),
+			fmt.Sprintf("CREATE TABLE pub.%[1]s AS SELECT * FROM main.%[1]s ORDER BY ALL", t),
+		}
+		for _, s := range stmts {
+			if _, err := conn.ExecContext(ctx, s); err != nil {
+				conn.ExecContext(context.WithoutCancel(ctx), "DETACH pub")
+				return "", fmt.Errorf("publishing %s: %w", t, err)
+			}
+		}
+		n, err := count(ctx, conn, "main."+t)
+		if err != nil {
+			return "", err
+		}
+		info.Tables[t] = n
+	}
+	if _, err := conn.ExecContext(ctx, "DETACH pub"); err != nil {
+		return "", fmt.Errorf("closing marts.duckdb: %w", err)
+	}
+	b, _ := json.MarshalIndent(info, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, "build.json"), b, 0o644); err != nil {
+		return "", err
+	}
+	if err := syncTree(tmp); err != nil {
+		return "", fmt.Errorf("syncing the build: %w", err)
+	}
+	final := filepath.Join(marts, id)
+	if err := os.Rename(tmp, final); err != nil {
+		return "", fmt.Errorf("placing the build: %w", err)
+	}
+	if err := switchCurrent(marts, id); err != nil {
+		return "", err
+	}
+	e.prune(marts, id)
+	e.opt.Logger.Info("published", "build", id, "as_of", asOf, "tables", len(info.Tables))
+	return id, nil
+}
+
+// newBuildID orders builds by when they were made: 20261005T013000-2026-10-04-3fa9.
+func newBuildID(asOf schemas.Date) string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%s-%s", time.Now().UTC().Format("20060102T150405"), asOf, hex.EncodeToString(b))
+}
+
+// switchCurrent points marts/current at build by renaming a new symlink
+// over the old one, which is atomic.
+func switchCurrent(marts, build string) error {
+	tmp := filepath.Join(marts, ".tmp-current")
+	os.Remove(tmp)
+	if err := os.Symlink(build, tmp); err != nil {
+		return fmt.Errorf("switching current: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(marts, "current")); err != nil {
+		return fmt.Errorf("switching current: %w", err)
+	}
+	return syncDir(marts)
+}
+
+// CurrentBuild is the build marts/current points at, "" if none.
+func CurrentBuild(dataDir string) string {
+	target, err := os.Readlink(filepath.Join(dataDir, "marts", "current"))
+	if err != nil {
+		return ""
+	}
+	return filepath.Base(target)
+}
+
+// prune removes builds beyond the newest KeepBuilds, never the current one.
+func (e *Engine) prune(marts, current string) {
+	entries, err := os.ReadDir(marts)
+	if err != nil {
+		return
+	}
+	var builds []string
+	for _, d := range entries {
+		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
+			builds = append(builds, d.Name())
+		}
+	}
+	slices.Sort(builds)
+	for i := 0; i < len(builds)-e.opt.KeepBuilds; i++ {
+		if builds[i] != current {
+			os.RemoveAll(filepath.Join(marts, builds[i]))
+		}
+	}
+}
+
+// removeTemps clears what a publish that died left behind.
+func removeTemps(marts string) {
+	entries, _ := os.ReadDir(marts)
+	for _, d := range entries {
+		if strings.HasPrefix(d.Name(), ".tmp-") {
+			os.RemoveAll(filepath.Join(marts, d.Name()))
+		}
+	}
+}
+
+func syncTree(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, d := range entries {
+		f, err := os.Open(filepath.Join(dir, d.Name()))
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,118 @@
+package transforms
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "github.com/duckdb/duckdb-go/v2" // the DuckDB driver
+	"github.com/hlwarn/hlwarn/schemas"
+	"github.com/hlwarn/hlwarn/schemas/calendar"
+)
+
+// duckType is the DuckDB type a contract field has in the raw layer.
+func duckType(k schemas.Kind) string {
+	return map[schemas.Kind]string{
+		schemas.KindString: "VARCHAR", schemas.KindInt: "INTEGER", schemas.KindBool: "BOOLEAN",
+		schemas.KindMoney: "DECIMAL(18,2)", schemas.KindDecimal: "DECIMAL(18,6)", schemas.KindDate: "DATE",
+		schemas.KindTimestamp: "TIMESTAMPTZ", schemas.KindObject: "JSON", schemas.KindArray: "JSON",
+	}[k]
+}
+
+// emptyRaw is a typed, empty relation with the raw layer's columns of e,
+// for an entity that has landed nothing yet.
+func emptyRaw(e *schemas.Entity) string {
+	cols := make([]string, 0, len(e.Fields)+3)
+	for _, f := range e.Fields {
+		cols = append(cols, fmt.Sprintf("CAST(NULL AS %s) AS %s", duckType(f.Kind), f.Name))
+	}
+	cols = append(cols, "CAST(NULL AS JSON) AS extra", "CAST(NULL AS VARCHAR) AS _run_id", "CAST(NULL AS TIMESTAMPTZ) AS _ingested_at")
+	return "SELECT " + strings.Join(cols, ", ") + " WHERE false"
+}
+
+// createSources makes the schema raw, one view per entity over its Parquet
+// files, and the schema ref with the reference data models may read.
+func createSources(ctx context.Context, conn *sql.Conn, dataDir string) error {
+	stmts := []string{"CREATE SCHEMA IF NOT EXISTS raw", "CREATE SCHEMA IF NOT EXISTS ref"}
+	for _, e := range schemas.Entities() {
+		glob := filepath.Join(dataDir, "raw", e.Name, "*", "*.parquet")
+		body := emptyRaw(e)
+		if m, _ := filepath.Glob(glob); len(m) > 0 {
+			body = fmt.Sprintf("SELECT * FROM read_parquet('%s', union_by_name = true)", strings.ReplaceAll(glob, "'", "''"))
+		}
+		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", e.Name, body))
+	}
+	stmts = append(stmts, "CREATE OR REPLACE TABLE ref.calendar (date DATE PRIMARY KEY, kind VARCHAR, name VARCHAR, source VARCHAR)")
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("creating sources: %w", err)
+		}
+	}
+	var vals []string
+	for _, d := range calendar.Default().Days() {
+		vals = append(vals, fmt.Sprintf("(DATE '%s', %s, %s, %s)", d.Date, literal(d.Kind), literal(d.Name), literal(d.Source)))
+	}
+	if _, err := conn.ExecContext(ctx, "INSERT INTO ref.calendar VALUES "+strings.Join(vals, ", ")); err != nil {
+		return fmt.Errorf("loading the calendar: %w", err)
+	}
+	return nil
+}
+
+// sourceNames are the relations models may read besides other models.
+func sourceNames() map[string]bool {
+	out := map[string]bool{"ref.calendar": true}
+	for _, e := range schemas.Entities() {
+		out["raw."+e.Name] = true
+	}
+	return out
+}
+
+// stagingModels are stg_<entity> for every entity of the contract: the
+// latest version of each key with updated_at before the end of the as-of
+// day, repeats collapsed, tombstoned keys dropped. They are made from the
+// registry so that a plug-in entity gets its staging model too.
+func stagingModels() []*Model {
+	var out []*Model
+	for _, e := range schemas.Entities() {
+		keys := strings.Join(e.Key, ", ")
+		var nn []string
+		nn = append(nn, e.Key...)
+		out = append(out, &Model{
+			Name: "stg_" + e.Name,
+			Path: "staging/stg_" + e.Name + " (from the contract registry)",
+			Kind: KindTable,
+			Tags: []string{"staging"},
+			Description: fmt.Sprintf("%s as of the as-of date: the latest version of each %s, tombstones applied.", e.Name, keys),
+			Tests: []Test{{Unique: e.Key}, {NotNull: append(nn, "updated_at")}},
+			SQL: fmt.Sprintf(`SELECT * EXCLUDE (deleted)
+FROM (
+    SELECT * EXCLUDE (_run_id, _ingested_at)
+    FROM raw.%s
+    WHERE updated_at < getvariable('as_of_end')
+    QUALIFY row_number() OVER (PARTITION BY %s ORDER BY updated_at DESC, _ingested_at DESC) = 1
+)
+WHERE NOT deleted`, e.Name, keys),
+			bodyLine: 1,
+		})
+	}
+	return out
+}
+
+// openWarehouse opens the data folder's warehouse with the design's
+// settings: memory_limit about 60 % of RAM, threads = cores, spilling
+// inside the data folder.
+func openWarehouse(dataDir string, memoryLimit string, threads int) (*sql.DB, error) {
+	tmp := filepath.Join(dataDir, "tmp")
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	dsn := fmt.Sprintf("%s?memory_limit=%s&threads=%d&temp_directory=%s", filepath.Join(dataDir, "warehouse.duckdb"), memoryLimit, threads, tmp)
+	db, err := sql.Open("duckdb", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening the warehouse: %w", err)
+	}
+	return db, nil
+}
