@@ -81,12 +81,12 @@ func stagingModels() []*Model {
 		var nn []string
 		nn = append(nn, e.Key...)
 		out = append(out, &Model{
-			Name: "stg_" + e.Name,
-			Path: "staging/stg_" + e.Name + " (from the contract registry)",
-			Kind: KindTable,
-			Tags: []string{"staging"},
+			Name:        "stg_" + e.Name,
+			Path:        "staging/stg_" + e.Name + " (from the contract registry)",
+			Kind:        KindTable,
+			Tags:        []string{"staging"},
 			Description: fmt.Sprintf("%s as of the as-of date: the latest version of each %s, tombstones applied.", e.Name, keys),
-			Tests: []Test{{Unique: e.Key}, {NotNull: append(nn, "updated_at")}},
+			Tests:       []Test{{Unique: e.Key}, {NotNull: append(nn, "updated_at")}},
 			SQL: fmt.Sprintf(`SELECT * EXCLUDE (deleted)
 FROM (
     SELECT * EXCLUDE (_run_id, _ingested_at)
