@@ -61,6 +61,17 @@ func (d Date) String() string { return time.Unix(int64(d)*86400, 0).UTC().Format
 // MarshalJSON writes the contract's "YYYY-MM-DD" string.
 func (d Date) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
 
+// UnmarshalJSON reads a "YYYY-MM-DD" string.
+func (d *Date) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("date must be a JSON string: %w", err)
+	}
+	v, err := ParseDate(s)
+	*d = v
+	return err
+}
+
 // Money is a CNY amount with exactly two fraction digits, held in fen (cents).
 // Parquet stores it as DECIMAL(18,2). It is never a float.
 type Money int64

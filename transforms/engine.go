@@ -150,7 +150,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 			}
 		}
 		r.Seconds = time.Since(start).Seconds()
-		e.opt.Logger.Info("model", "model", m.Name, "kind", m.Kind, "status", r.Status, "rows", r.Rows, "seconds", fmt.Sprintf("%.2f", r.Seconds))
+		e.opt.Logger.Debug("model", "model", m.Name, "kind", m.Kind, "status", r.Status, "rows", r.Rows, "seconds", fmt.Sprintf("%.2f", r.Seconds))
 		res.Models = append(res.Models, r)
 		if err := recordModelRun(ctx, conn, ro.AsOf, r); err != nil {
 			return res, err

@@ -21,8 +21,20 @@ import (
 type Config struct {
 	Data      string          `yaml:"data"`
 	Platform  PlatformConfig  `yaml:"platform"`
-	Simulator SimulatorConfig `yaml:"simulator"`
-	Log       LogConfig       `yaml:"log"`
+	Transform TransformConfig `yaml:"transform"`
+	// Parameters override the risk parameters' defaults (sql/parameters.yaml).
+	Parameters map[string]any  `yaml:"parameters"`
+	Simulator  SimulatorConfig `yaml:"simulator"`
+	Log        LogConfig       `yaml:"log"`
+}
+
+// TransformConfig sets the warehouse build.
+type TransformConfig struct {
+	// ModelsDirs are plug-in folders of extra models, loaded after sql/.
+	ModelsDirs  []string `yaml:"models_dirs"`
+	MemoryLimit string   `yaml:"memory_limit"` // DuckDB memory_limit; "" is 60 % of RAM
+	Threads     int      `yaml:"threads"`      // DuckDB threads; 0 is the number of cores
+	KeepBuilds  int      `yaml:"keep_builds"`  // published builds kept beside current
 }
 
 // PlatformConfig says where the risk-management platform is and how to talk to it.
@@ -78,7 +90,8 @@ func DefaultConfig() Config {
 			Scale: sim.Scale, Days: sim.Days, Seed: sim.Seed, Start: sim.Start.String(),
 			BackgroundRate: sim.BackgroundRate, AnomalyRate: sim.AnomalyRate,
 		},
-		Log: LogConfig{Level: "info", Format: "text"},
+		Transform: TransformConfig{KeepBuilds: 7},
+		Log:       LogConfig{Level: "info", Format: "text"},
 	}
 }
 

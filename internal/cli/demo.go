@@ -63,6 +63,15 @@ func (a *app) runDemo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	tjob := jobs.TransformJob{DataDir: a.cfg.Data, To: ds.Config.LastDay(), Publish: true, Logger: a.log,
+		Params: a.cfg.Parameters, ModelDirs: a.cfg.Transform.ModelsDirs}
+	fmt.Fprintf(a.stdout, "\ntransforming as of %s\n", ds.Config.LastDay())
+	if _, err := tjob.Run(ctx); err != nil {
+		return err
+	}
+	if err := printBuild(a.stdout, a.cfg.Data); err != nil {
+		return err
+	}
 	a.printTruthSummary(ds)
 	return nil
 }
