@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // references is what a query reads, found by DuckDB's own parser.
@@ -31,8 +32,9 @@ func analyze(ctx context.Context, db *sql.DB, m *Model) (references, error) {
 	if tree["error"] == true {
 		msg, _ := tree["error_message"].(string)
 		line := m.bodyLine
-		if pos, err := strconv.Atoi(fmt.Sprint(tree["position"])); err == nil && pos <= len(m.SQL) {
-			line += strings.Count(m.SQL[:pos], "\n")
+		// DuckDB counts the position in characters, not bytes.
+		if pos, err := strconv.Atoi(fmt.Sprint(tree["position"])); err == nil && pos <= utf8.RuneCountInString(m.SQL) {
+			line += strings.Count(string([]rune(m.SQL)[:pos]), "\n")
 		}
 		if strings.Contains(msg, "Only SELECT statements") {
 			msg = "a model is one SELECT query (WITH ... SELECT); " + msg

@@ -78,15 +78,19 @@ func failedTest(ts []TestResult) string {
 	return ""
 }
 
-// writeQuality replaces the as-of date's rows of mart_data_quality.
-func writeQuality(ctx context.Context, conn *sql.Conn, asOf schemas.Date, ts []TestResult) error {
+// writeQuality replaces the as-of date's rows of mart_data_quality for the
+// tested models; the results of models this run did not test (not
+// selected, or stopped before their tests) stay.
+func writeQuality(ctx context.Context, conn *sql.Conn, asOf schemas.Date, tested []string, ts []TestResult) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "DELETE FROM mart_data_quality WHERE as_of = ?", asOf.String()); err != nil {
-		return err
+	for _, m := range tested {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM mart_data_quality WHERE as_of = ? AND model = ?", asOf.String(), m); err != nil {
+			return err
+		}
 	}
 	for _, t := range ts {
 		status := "pass"

@@ -125,6 +125,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	res := &RunResult{AsOf: ro.AsOf}
 	bad := map[string]bool{}
 	var quality []TestResult
+	var tested []string // models whose tests ran; an unselected model keeps its results
 	for _, m := range models {
 		r := ModelResult{Model: m.Name, Kind: m.Kind}
 		if dep := firstBad(m, bad); dep != "" {
@@ -134,10 +135,13 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 			continue
 		}
 		start := time.Now()
-		r.Status, r.Rows, r.Err = e.build(ctx, conn, m, ro)
-		if r.Err == nil && r.Status != StatusKept {
+		r.Status, r.Rows, r.Err = build(ctx, conn, m, ro)
+		// A kept partition is tested too: the run that built it may have
+		// died before recording its results.
+		if r.Err == nil {
 			r.Tests, r.Err = runTests(ctx, conn, m)
 			quality = append(quality, r.Tests...)
+			tested = append(tested, m.Name)
 			if r.Err == nil && failedTest(r.Tests) != "" {
 				r.Status, r.Err = StatusFailed, fmt.Errorf("test failed: %s", failedTest(r.Tests))
 			}
@@ -156,7 +160,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 			return res, err
 		}
 	}
-	if err := writeQuality(ctx, conn, ro.AsOf, quality); err != nil {
+	if err := writeQuality(ctx, conn, ro.AsOf, tested, quality); err != nil {
 		return res, err
 	}
 	if len(res.Failed()) > 0 {
@@ -169,7 +173,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 }
 
 func firstBad(m *Model, bad map[string]bool) string {
-	for _, d := range m.Deps {
+	for _, d := range m.upstream() {
 		if bad[d] {
 			return d
 		}
@@ -183,12 +187,21 @@ func (e *Engine) prepare(ctx context.Context, conn *sql.Conn, asOf schemas.Date)
 	if err := createSources(ctx, conn, e.opt.DataDir); err != nil {
 		return err
 	}
+	return prepareSession(ctx, conn, e.p.Params, asOf)
+}
+
+// prepareSession creates the engine's own tables if missing and sets the
+// connection's time zone and the variables for the as-of date. The engine
+// and the fixture harness share it, so a model runs alike in both: with
+// platform time (+08:00), a timestamp's date does not depend on the host.
+func prepareSession(ctx context.Context, conn *sql.Conn, params Params, asOf schemas.Date) error {
 	stmts := append([]string{
+		"SET TimeZone = 'Asia/Shanghai'",
 		"CREATE SCHEMA IF NOT EXISTS _hlwarn",
 		`CREATE TABLE IF NOT EXISTS _hlwarn.intervals (model VARCHAR, partition_date DATE, rows BIGINT, PRIMARY KEY (model, partition_date))`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.model_runs (as_of DATE, model VARCHAR, status VARCHAR, rows BIGINT, seconds DOUBLE, error VARCHAR, finished_at TIMESTAMPTZ)`,
 		`CREATE TABLE IF NOT EXISTS mart_data_quality (as_of DATE, model VARCHAR, test VARCHAR, severity VARCHAR, status VARCHAR, failing_rows BIGINT)`,
-	}, e.p.Params.setVariables(asOf)...)
+	}, params.setVariables(asOf)...)
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("preparing the warehouse: %w", err)
@@ -198,7 +211,7 @@ func (e *Engine) prepare(ctx context.Context, conn *sql.Conn, asOf schemas.Date)
 }
 
 // build materializes one model and returns its status and row count.
-func (e *Engine) build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions) (string, int64, error) {
+func build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions) (string, int64, error) {
 	switch m.Kind {
 	case KindView:
 		_, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW %s AS\n%s", m.Name, m.SQL))
@@ -210,13 +223,13 @@ func (e *Engine) build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOpti
 		n, err := count(ctx, conn, m.Name)
 		return StatusOK, n, err
 	}
-	return e.buildPartition(ctx, conn, m, ro)
+	return buildPartition(ctx, conn, m, ro)
 }
 
 // buildPartition replaces the as-of partition of an incremental model and
 // records it done, in one transaction: a crash leaves the old partition
 // and its record, or the new ones.
-func (e *Engine) buildPartition(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions) (string, int64, error) {
+func buildPartition(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions) (string, int64, error) {
 	var done bool
 	err := conn.QueryRowContext(ctx, "SELECT count(*) > 0 FROM _hlwarn.intervals WHERE model = ? AND partition_date = ?", m.Name, ro.AsOf.String()).Scan(&done)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/goccy/go-yaml"
 )
@@ -42,6 +43,7 @@ type Model struct {
 	SQL         string   // the query, header removed
 	Deps        []string // models and raw.<entity> sources it reads, from the SQL itself
 	declared    []string // depends: from the header
+	testDeps    []string // models its relationships tests look up, built before it
 	bodyLine    int      // line of the file where the query starts
 }
 
@@ -112,7 +114,10 @@ func parseModel(file string, src []byte) (*Model, error) {
 	}
 	yml := text[start+len("/* ---") : start+end]
 	body := text[start+end+len("--- */"):]
-	m := &Model{Path: file, bodyLine: 1 + strings.Count(text[:start+end+len("--- */")], "\n")}
+	// The query's lines count from its first character, after the blank
+	// lines TrimSpace drops below, so DuckDB's positions map to file lines.
+	sqlStart := len(text) - len(strings.TrimLeftFunc(body, unicode.IsSpace))
+	m := &Model{Path: file, bodyLine: 1 + strings.Count(text[:sqlStart], "\n")}
 	var h header
 	if err := yaml.UnmarshalWithOptions([]byte(yml), &h, yaml.Strict()); err != nil {
 		return nil, &ModelError{Path: file, Line: 1, Msg: "header: " + yaml.FormatError(err, false, false)}
@@ -172,6 +177,10 @@ func (t Test) kinds() int {
 	}
 	return n
 }
+
+// upstream is everything that must be built before the model: what it
+// reads, and the models its relationships tests look up.
+func (m *Model) upstream() []string { return append(slices.Clone(m.Deps), m.testDeps...) }
 
 // HasTag reports whether the model carries tag.
 func (m *Model) HasTag(tag string) bool { return slices.Contains(m.Tags, tag) }

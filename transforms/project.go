@@ -119,21 +119,27 @@ func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map
 		errs = append(errs, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("header params %v, but the SQL reads %v", declared, used)})
 	}
 	for _, t := range m.Tests {
-		if r := t.Relationships; r != nil && p.Models[r.To] == nil {
-			errs = append(errs, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("relationships test refers to %s, which is no model", r.To)})
+		if r := t.Relationships; r != nil {
+			switch {
+			case p.Models[r.To] == nil:
+				errs = append(errs, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("relationships test refers to %s, which is no model", r.To)})
+			case r.To != m.Name && !slices.Contains(m.Deps, r.To):
+				m.testDeps = append(m.testDeps, r.To)
+			}
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// topoOrder orders models so each follows what it reads; ties go by name,
+// topoOrder orders models so each follows what it reads and what its
+// relationships tests look up; ties go by name,
 // so the order is the same on every run. A cycle is reported with its path.
 func topoOrder(models map[string]*Model) ([]string, error) {
 	indeg := map[string]int{}
 	users := map[string][]string{}
 	for name, m := range models {
 		indeg[name] += 0
-		for _, d := range m.Deps {
+		for _, d := range m.upstream() {
 			if models[d] != nil {
 				indeg[name]++
 				users[d] = append(users[d], name)
@@ -180,7 +186,7 @@ func findCycle(models map[string]*Model, indeg map[string]int) []string {
 		}
 		seen[n] = len(path)
 		path = append(path, n)
-		for _, d := range models[n].Deps {
+		for _, d := range models[n].upstream() {
 			if models[d] != nil && indeg[d] > 0 {
 				n = d
 				break
@@ -251,7 +257,7 @@ func (p *Project) selectOne(x string, picked map[string]bool) error {
 }
 
 func (p *Project) walkUp(name string, picked map[string]bool) {
-	for _, d := range p.Models[name].Deps {
+	for _, d := range p.Models[name].upstream() {
 		if p.Models[d] != nil && !picked[d] {
 			picked[d] = true
 			p.walkUp(d, picked)
@@ -261,7 +267,7 @@ func (p *Project) walkUp(name string, picked map[string]bool) {
 
 func (p *Project) walkDown(name string, picked map[string]bool) {
 	for n, m := range p.Models {
-		if !picked[n] && slices.Contains(m.Deps, name) {
+		if !picked[n] && slices.Contains(m.upstream(), name) {
 			picked[n] = true
 			p.walkDown(n, picked)
 		}

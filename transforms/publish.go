@@ -96,11 +96,13 @@ func (e *Engine) publish(ctx context.Context, conn *sql.Conn, asOf schemas.Date)
 	return id, nil
 }
 
-// newBuildID orders builds by when they were made: 20261005T013000-2026-10-04-3fa9.
+// newBuildID orders builds by when they were made:
+// 20261005T013000.123456-2026-10-04-3fa9. The microseconds keep two builds
+// of one second in order, which pruning relies on.
 func newBuildID(asOf schemas.Date) string {
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%s-%s", time.Now().UTC().Format("20060102T150405"), asOf, hex.EncodeToString(b))
+	return fmt.Sprintf("%s-%s-%s", time.Now().UTC().Format("20060102T150405.000000"), asOf, hex.EncodeToString(b))
 }
 
 // switchCurrent points marts/current at build by renaming a new symlink

@@ -36,7 +36,7 @@ func emptyRaw(e *schemas.Entity) string {
 // createSources makes the schema raw, one view per entity over its Parquet
 // files, and the schema ref with the reference data models may read.
 func createSources(ctx context.Context, conn *sql.Conn, dataDir string) error {
-	stmts := []string{"CREATE SCHEMA IF NOT EXISTS raw", "CREATE SCHEMA IF NOT EXISTS ref"}
+	stmts := []string{"CREATE SCHEMA IF NOT EXISTS raw"}
 	for _, e := range schemas.Entities() {
 		glob := filepath.Join(dataDir, "raw", e.Name, "*", "*.parquet")
 		body := emptyRaw(e)
@@ -45,8 +45,18 @@ func createSources(ctx context.Context, conn *sql.Conn, dataDir string) error {
 		}
 		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", e.Name, body))
 	}
-	stmts = append(stmts, "CREATE OR REPLACE TABLE ref.calendar (date DATE PRIMARY KEY, kind VARCHAR, name VARCHAR, source VARCHAR)")
 	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("creating sources: %w", err)
+		}
+	}
+	return createCalendar(ctx, conn)
+}
+
+// createCalendar makes ref.calendar from the embedded working-day calendar;
+// the fixture harness shares it with the engine.
+func createCalendar(ctx context.Context, conn *sql.Conn) error {
+	for _, s := range []string{"CREATE SCHEMA IF NOT EXISTS ref", "CREATE OR REPLACE TABLE ref.calendar (date DATE PRIMARY KEY, kind VARCHAR, name VARCHAR, source VARCHAR)"} {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("creating sources: %w", err)
 		}

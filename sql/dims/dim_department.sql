@@ -8,7 +8,9 @@ description: >
   routing warnings and for scoped marts.
 tests:
   - unique: [dept_id]
-  - not_null: [dept_id, depth, path]
+  - not_null: [dept_id, path]
+  - expression: "NOT orphan"
+    severity: warn
   - accepted_values: {column: level, values: [headquarters, direct_customs, subordinate_customs, section]}
 --- */
 WITH RECURSIVE tree AS (
@@ -32,4 +34,11 @@ WITH RECURSIVE tree AS (
     FROM stg_departments AS d
     JOIN tree AS t ON d.parent_id = t.dept_id
 )
-SELECT * FROM tree
+SELECT *, false AS orphan FROM tree
+UNION ALL
+SELECT
+    dept_id, name, level, parent_id, customs_code, function,
+    NULL, dept_id, name, NULL, NULL,
+    true
+FROM stg_departments
+WHERE dept_id NOT IN (SELECT dept_id FROM tree)
