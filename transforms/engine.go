@@ -184,7 +184,7 @@ func firstBad(m *Model, bad map[string]bool) string {
 // prepare creates the sources and the engine's own tables and sets the
 // variables for the as-of date.
 func (e *Engine) prepare(ctx context.Context, conn *sql.Conn, asOf schemas.Date) error {
-	if err := createSources(ctx, conn, e.opt.DataDir); err != nil {
+	if err := execAll(ctx, conn, "creating sources", sourceStatements(e.opt.DataDir)); err != nil {
 		return err
 	}
 	return prepareSession(ctx, conn, e.p.Params, asOf)
@@ -202,12 +202,7 @@ func prepareSession(ctx context.Context, conn *sql.Conn, params Params, asOf sch
 		`CREATE TABLE IF NOT EXISTS _hlwarn.model_runs (as_of DATE, model VARCHAR, status VARCHAR, rows BIGINT, seconds DOUBLE, error VARCHAR, finished_at TIMESTAMPTZ)`,
 		`CREATE TABLE IF NOT EXISTS mart_data_quality (as_of DATE, model VARCHAR, test VARCHAR, severity VARCHAR, status VARCHAR, failing_rows BIGINT)`,
 	}, params.setVariables(asOf)...)
-	for _, s := range stmts {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("preparing the warehouse: %w", err)
-		}
-	}
-	return nil
+	return execAll(ctx, conn, "preparing the warehouse", stmts)
 }
 
 // build materializes one model and returns its status and row count.

@@ -191,7 +191,7 @@ func (p *Project) RunFixture(ctx context.Context, f *Fixture) (*Table, error) {
 	if err := createRawTables(ctx, conn); err != nil {
 		return nil, err
 	}
-	if err := createCalendar(ctx, conn); err != nil {
+	if err := execAll(ctx, conn, "loading the calendar", calendarStatements()); err != nil {
 		return nil, err
 	}
 	if err := loadGiven(ctx, conn, f, plan); err != nil {

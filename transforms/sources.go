@@ -33,9 +33,9 @@ func emptyRaw(e *schemas.Entity) string {
 	return "SELECT " + strings.Join(cols, ", ") + " WHERE false"
 }
 
-// createSources makes the schema raw, one view per entity over its Parquet
-// files, and the schema ref with the reference data models may read.
-func createSources(ctx context.Context, conn *sql.Conn, dataDir string) error {
+// sourceStatements make the schema raw, one view per entity over its
+// Parquet files, and the schema ref with the reference data models may read.
+func sourceStatements(dataDir string) []string {
 	stmts := []string{"CREATE SCHEMA IF NOT EXISTS raw"}
 	for _, e := range schemas.Entities() {
 		glob := filepath.Join(dataDir, "raw", e.Name, "*", "*.parquet")
@@ -45,28 +45,29 @@ func createSources(ctx context.Context, conn *sql.Conn, dataDir string) error {
 		}
 		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", e.Name, body))
 	}
-	for _, s := range stmts {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("creating sources: %w", err)
-		}
-	}
-	return createCalendar(ctx, conn)
+	return append(stmts, calendarStatements()...)
 }
 
-// createCalendar makes ref.calendar from the embedded working-day calendar;
-// the fixture harness shares it with the engine.
-func createCalendar(ctx context.Context, conn *sql.Conn) error {
-	for _, s := range []string{"CREATE SCHEMA IF NOT EXISTS ref", "CREATE OR REPLACE TABLE ref.calendar (date DATE PRIMARY KEY, kind VARCHAR, name VARCHAR, source VARCHAR)"} {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("creating sources: %w", err)
-		}
-	}
+// calendarStatements make ref.calendar from the embedded working-day
+// calendar; the fixture harness shares them with the engine.
+func calendarStatements() []string {
 	var vals []string
 	for _, d := range calendar.Default().Days() {
 		vals = append(vals, fmt.Sprintf("(DATE '%s', %s, %s, %s)", d.Date, literal(d.Kind), literal(d.Name), literal(d.Source)))
 	}
-	if _, err := conn.ExecContext(ctx, "INSERT INTO ref.calendar VALUES "+strings.Join(vals, ", ")); err != nil {
-		return fmt.Errorf("loading the calendar: %w", err)
+	return []string{
+		"CREATE SCHEMA IF NOT EXISTS ref",
+		"CREATE OR REPLACE TABLE ref.calendar (date DATE PRIMARY KEY, kind VARCHAR, name VARCHAR, source VARCHAR)",
+		"INSERT INTO ref.calendar VALUES " + strings.Join(vals, ", "),
+	}
+}
+
+// execAll runs statements in order on one connection.
+func execAll(ctx context.Context, conn *sql.Conn, what string, stmts []string) error {
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,7 +20,7 @@ import (
 func (a *app) transformCommand() *cobra.Command {
 	var asOf, from string
 	var sel []string
-	var fullRefresh, recompute, noPublish, wait bool
+	var fullRefresh, recompute, noPublish, wait, printSQL bool
 	cmd := &cobra.Command{
 		Use:   "transform --as-of YYYY-MM-DD",
 		Short: "Build the warehouse from the raw lake as of a date and publish the marts",
@@ -36,6 +37,9 @@ drops the incremental models and rebuilds them day by day from --from.`,
 				return err
 			}
 			job.Select, job.FullRefresh, job.Recompute, job.Publish, job.Wait = sel, fullRefresh, recompute, !noPublish, wait
+			if printSQL {
+				return a.printScript(cmd.Context(), job)
+			}
 			results, err := job.Run(cmd.Context())
 			for _, r := range results {
 				printTransform(a.stdout, r)
@@ -50,6 +54,7 @@ drops the incremental models and rebuilds them day by day from --from.`,
 	cmd.Flags().BoolVar(&recompute, "recompute", false, "rebuild incremental partitions of the range even if done")
 	cmd.Flags().BoolVar(&noPublish, "no-publish", false, "build without publishing")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for another job holding the data folder instead of failing")
+	cmd.Flags().BoolVar(&printSQL, "print-sql", false, "print the SQL the run would execute in DuckDB (without tests and ledger) and stop")
 	modelsDir := cmd.Flags().StringSlice("models-dir", nil, "extra folder of models (plug-ins), in addition to transform.models_dirs")
 	a.bindings = append(a.bindings, binding{cmd.Flags().Lookup("models-dir"), func(c *Config) { c.Transform.ModelsDirs = append(c.Transform.ModelsDirs, *modelsDir...) }})
 	return cmd
@@ -74,6 +79,22 @@ func (a *app) transformJob(asOf, from string) (jobs.TransformJob, error) {
 		}
 	}
 	return j, nil
+}
+
+// printScript prints the plain SQL of the job's last day.
+func (a *app) printScript(ctx context.Context, j jobs.TransformJob) error {
+	p, err := jobs.LoadProject(ctx, j.ModelDirs, j.Params)
+	if err != nil {
+		return err
+	}
+	stmts, err := p.Script(j.DataDir, j.To, j.Select...)
+	if err != nil {
+		return err
+	}
+	for _, s := range stmts {
+		fmt.Fprintf(a.stdout, "%s;\n\n", s)
+	}
+	return nil
 }
 
 // printTransform writes one day's per-model table.

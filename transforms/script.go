@@ -1,0 +1,30 @@
+package transforms
+
+import (
+	"fmt"
+
+	"github.com/hlwarn/hlwarn/schemas"
+)
+
+// Script is the plain SQL of a run as of asOf: the sources, the session's
+// time zone and variables, then each selected model materialized in
+// dependency order (an incremental model as a table of its one partition).
+// It is what DuckDB alone would execute for the same models, without the
+// engine's tests, ledger or publishing: `hlwarn transform --print-sql`
+// prints it, and the engine-overhead benchmark runs it as the yardstick.
+func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]string, error) {
+	models, err := p.Select(sel...)
+	if err != nil {
+		return nil, err
+	}
+	stmts := append(sourceStatements(dataDir), "SET TimeZone = 'Asia/Shanghai'")
+	stmts = append(stmts, p.Params.setVariables(asOf)...)
+	for _, m := range models {
+		what := "TABLE"
+		if m.Kind == KindView {
+			what = "VIEW"
+		}
+		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", what, m.Name, m.SQL))
+	}
+	return stmts, nil
+}
