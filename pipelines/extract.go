@@ -13,8 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hlwarn/hlwarn/schemas"
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/hlwarn/hlwarn/schemas"
 )
 
 // ExtractConfig configures one extraction run. Zero fields take the

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
+
 	"github.com/hlwarn/hlwarn/pipelines"
 	"github.com/hlwarn/hlwarn/schemas"
 	"github.com/hlwarn/hlwarn/simulator"

@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/hlwarn/hlwarn/internal/durable"
 )
 
 // Run statuses in the ledger.
@@ -141,7 +142,7 @@ func (l *Ledger) SaveRun(r *RunRecord) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(l.dir, "runs", r.RunID+".json"), b)
+	return durable.WriteFile(filepath.Join(l.dir, "runs", r.RunID+".json"), b)
 }
 
 // Runs returns the most recent run records, newest first (n ≤ 0: all).
@@ -199,47 +200,5 @@ func writeJSONAtomic(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b)
+	return durable.WriteFile(path, b)
 }
-
-// writeFileAtomic writes b to a temporary file beside path, syncs it, renames
-// it over path and syncs the folder: a crash leaves the old or the new file.
-func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// isTemp reports whether a file name is one of our temporary names.
-func isTemp(name string) bool { return strings.HasPrefix(filepath.Base(name), ".tmp-") }

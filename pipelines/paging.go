@@ -7,6 +7,7 @@ import (
 	"time"
 
 	gojson "github.com/goccy/go-json"
+
 	"github.com/hlwarn/hlwarn/schemas"
 )
 

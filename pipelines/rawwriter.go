@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/hlwarn/hlwarn/schemas"
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/hlwarn/hlwarn/internal/durable"
+	"github.com/hlwarn/hlwarn/schemas"
 )
 
 // Raw-layer columns added beside each entity's fields.
@@ -100,7 +102,7 @@ func (s *sink) openRaw() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	f, err := os.CreateTemp(dir, ".tmp-"+s.fileName("parquet")+"-*")
+	f, err := os.CreateTemp(dir, durable.TempPrefix+s.fileName("parquet")+"-*")
 	if err != nil {
 		return fmt.Errorf("creating a raw file: %w", err)
 	}
@@ -120,7 +122,7 @@ func (s *sink) Quarantine(q QuarantineRecord) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("creating %s: %w", dir, err)
 		}
-		f, err := os.CreateTemp(dir, ".tmp-"+s.fileName("jsonl")+"-*")
+		f, err := os.CreateTemp(dir, durable.TempPrefix+s.fileName("jsonl")+"-*")
 		if err != nil {
 			return fmt.Errorf("creating a quarantine file: %w", err)
 		}
@@ -150,7 +152,7 @@ func (s *sink) Checkpoint() (files []string, seq int, err error) {
 		if err := s.pw.Close(); err != nil {
 			return nil, 0, fmt.Errorf("closing the %s raw file: %w", s.entity.Name, err)
 		}
-		name, err := commitFile(s.raw, s.rawTmp, filepath.Join(s.partitionDir("raw"), s.fileName("parquet")))
+		name, err := durable.Commit(s.raw, filepath.Join(s.partitionDir("raw"), s.fileName("parquet")))
 		if err != nil {
 			return nil, 0, err
 		}
@@ -160,7 +162,7 @@ func (s *sink) Checkpoint() (files []string, seq int, err error) {
 		if err := s.quarBuf.Flush(); err != nil {
 			return nil, 0, fmt.Errorf("writing quarantine: %w", err)
 		}
-		name, err := commitFile(s.quar, s.quarTmp, filepath.Join(s.partitionDir("quarantine"), s.fileName("jsonl")))
+		name, err := durable.Commit(s.quar, filepath.Join(s.partitionDir("quarantine"), s.fileName("jsonl")))
 		if err != nil {
 			return nil, 0, err
 		}
@@ -191,21 +193,4 @@ func (s *sink) Abort() {
 		os.Remove(s.quarTmp)
 	}
 	s.raw, s.pw, s.quar, s.quarBuf = nil, nil, nil, nil
-}
-
-func commitFile(f *os.File, tmp, final string) (string, error) {
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", fmt.Errorf("syncing %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("closing %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return "", fmt.Errorf("renaming %s: %w", tmp, err)
-	}
-	if err := syncDir(filepath.Dir(final)); err != nil {
-		return "", fmt.Errorf("syncing %s: %w", filepath.Dir(final), err)
-	}
-	return final, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hlwarn/hlwarn/internal/durable"
 	"github.com/hlwarn/hlwarn/schemas"
 )
 
@@ -39,7 +40,7 @@ func Recover(l *Ledger) (removed []string, err error) {
 				return err
 			}
 			entity := strings.Split(filepath.ToSlash(strings.TrimPrefix(path, root+string(filepath.Separator))), "/")[0]
-			if isTemp(path) || uncommitted(d.Name(), crashed, wms[entity]) {
+			if durable.IsTemp(path) || uncommitted(d.Name(), crashed, wms[entity]) {
 				removed = append(removed, path)
 				return os.Remove(path)
 			}

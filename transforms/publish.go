@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hlwarn/hlwarn/internal/durable"
 	"github.com/hlwarn/hlwarn/schemas"
 )
 
@@ -48,7 +49,7 @@ func (e *Engine) publish(ctx context.Context, conn *sql.Conn, asOf schemas.Date)
 	}
 	removeTemps(marts)
 	id := newBuildID(asOf)
-	tmp := filepath.Join(marts, ".tmp-"+id)
+	tmp := filepath.Join(marts, durable.TempPrefix+id)
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return "", fmt.Errorf("creating the build folder: %w", err)
 	}
@@ -81,7 +82,7 @@ func (e *Engine) publish(ctx context.Context, conn *sql.Conn, asOf schemas.Date)
 	if err := os.WriteFile(filepath.Join(tmp, "build.json"), b, 0o644); err != nil {
 		return "", err
 	}
-	if err := syncTree(tmp); err != nil {
+	if err := durable.SyncTree(tmp); err != nil {
 		return "", fmt.Errorf("syncing the build: %w", err)
 	}
 	final := filepath.Join(marts, id)
@@ -108,7 +109,7 @@ func newBuildID(asOf schemas.Date) string {
 // switchCurrent points marts/current at build by renaming a new symlink
 // over the old one, which is atomic.
 func switchCurrent(marts, build string) error {
-	tmp := filepath.Join(marts, ".tmp-current")
+	tmp := filepath.Join(marts, durable.TempPrefix+"current")
 	os.Remove(tmp)
 	if err := os.Symlink(build, tmp); err != nil {
 		return fmt.Errorf("switching current: %w", err)
@@ -116,7 +117,7 @@ func switchCurrent(marts, build string) error {
 	if err := os.Rename(tmp, filepath.Join(marts, "current")); err != nil {
 		return fmt.Errorf("switching current: %w", err)
 	}
-	return syncDir(marts)
+	return durable.SyncDir(marts)
 }
 
 // CurrentBuild is the build marts/current points at, "" if none.
@@ -152,36 +153,8 @@ func (e *Engine) prune(marts, current string) {
 func removeTemps(marts string) {
 	entries, _ := os.ReadDir(marts)
 	for _, d := range entries {
-		if strings.HasPrefix(d.Name(), ".tmp-") {
+		if durable.IsTemp(d.Name()) {
 			os.RemoveAll(filepath.Join(marts, d.Name()))
 		}
 	}
-}
-
-func syncTree(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, d := range entries {
-		f, err := os.Open(filepath.Join(dir, d.Name()))
-		if err != nil {
-			return err
-		}
-		err = f.Sync()
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	_ "github.com/duckdb/duckdb-go/v2" // the DuckDB driver
+
 	"github.com/hlwarn/hlwarn/schemas"
 	"github.com/hlwarn/hlwarn/schemas/calendar"
 )
