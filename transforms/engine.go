@@ -135,7 +135,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 			continue
 		}
 		start := time.Now()
-		r.Status, r.Rows, r.Err = build(ctx, conn, m, ro)
+		r.Status, r.Rows, r.Err = build(ctx, conn, m, ro, e.opt.DataDir)
 		// A kept partition is tested too: the run that built it may have
 		// died before recording its results.
 		if r.Err == nil {
@@ -199,6 +199,7 @@ func prepareSession(ctx context.Context, conn *sql.Conn, params Params, asOf sch
 		"SET TimeZone = 'Asia/Shanghai'",
 		"CREATE SCHEMA IF NOT EXISTS _hlwarn",
 		`CREATE TABLE IF NOT EXISTS _hlwarn.intervals (model VARCHAR, partition_date DATE, rows BIGINT, PRIMARY KEY (model, partition_date))`,
+		`CREATE TABLE IF NOT EXISTS _hlwarn.snapshots (model VARCHAR PRIMARY KEY, as_of DATE, ingested_upto TIMESTAMPTZ)`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.model_runs (as_of DATE, model VARCHAR, status VARCHAR, rows BIGINT, seconds DOUBLE, error VARCHAR, finished_at TIMESTAMPTZ)`,
 		`CREATE TABLE IF NOT EXISTS mart_data_quality (as_of DATE, model VARCHAR, test VARCHAR, severity VARCHAR, status VARCHAR, failing_rows BIGINT)`,
 	}, params.setVariables(asOf)...)
@@ -206,8 +207,10 @@ func prepareSession(ctx context.Context, conn *sql.Conn, params Params, asOf sch
 }
 
 // build materializes one model and returns its status and row count.
-func build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions) (string, int64, error) {
+func build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (string, int64, error) {
 	switch m.Kind {
+	case KindSnapshot:
+		return buildSnapshot(ctx, conn, m, ro, dataDir)
 	case KindView:
 		_, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW %s AS\n%s", m.Name, m.SQL))
 		return StatusOK, 0, m.wrap(err)
@@ -279,15 +282,19 @@ func buildPartition(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions
 	return StatusOK, n, err
 }
 
-// DropIncremental forgets an incremental model's table and partitions, so
-// the next runs rebuild it from scratch (a full refresh).
+// DropIncremental forgets every incremental model's partitions and every
+// staging snapshot, so the next runs rebuild them from raw (a full refresh).
 func (e *Engine) DropIncremental(ctx context.Context) error {
 	for _, n := range e.p.Order {
 		m := e.p.Models[n]
-		if m.Kind != KindIncremental {
-			continue
+		var stmts []string
+		switch m.Kind {
+		case KindIncremental:
+			stmts = []string{"DROP TABLE IF EXISTS " + m.Name, "DELETE FROM _hlwarn.intervals WHERE model = '" + m.Name + "'"}
+		case KindSnapshot:
+			stmts = []string{"DROP VIEW IF EXISTS " + m.Name, "DROP TABLE IF EXISTS " + stateTable(m), "DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'"}
 		}
-		for _, s := range []string{"DROP TABLE IF EXISTS " + m.Name, "DELETE FROM _hlwarn.intervals WHERE model = '" + m.Name + "'"} {
+		for _, s := range stmts {
 			if _, err := e.db.ExecContext(ctx, s); err != nil && !strings.Contains(err.Error(), "_hlwarn") {
 				return fmt.Errorf("full refresh of %s: %w", m.Name, err)
 			}

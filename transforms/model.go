@@ -40,11 +40,12 @@ type Model struct {
 	Tests       []Test
 	Rule        map[string]any // rule metadata (rules.md), for rule models
 	Description string
-	SQL         string   // the query, header removed
-	Deps        []string // models and raw.<entity> sources it reads, from the SQL itself
-	declared    []string // depends: from the header
-	testDeps    []string // models its relationships tests look up, built before it
-	bodyLine    int      // line of the file where the query starts
+	SQL         string    // the query, header removed
+	Deps        []string  // models and raw.<entity> sources it reads, from the SQL itself
+	declared    []string  // depends: from the header
+	testDeps    []string  // models its relationships tests look up, built before it
+	snap        *snapshot // how a staging model is carried forward
+	bodyLine    int       // line of the file where the query starts
 }
 
 // Test is one declared model test. Exactly one kind is set.

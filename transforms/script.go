@@ -8,7 +8,8 @@ import (
 
 // Script is the plain SQL of a run as of asOf: the sources, the session's
 // time zone and variables, then each selected model materialized in
-// dependency order (an incremental model as a table of its one partition).
+// dependency order (an incremental model as a table of its one partition,
+// a staging snapshot as a table rebuilt from all of raw).
 // It is what DuckDB alone would execute for the same models, without the
 // engine's tests, ledger or publishing: `hlwarn transform --print-sql`
 // prints it, and the engine-overhead benchmark runs it as the yardstick.

@@ -95,7 +95,8 @@ func stagingModels() []*Model {
 		out = append(out, &Model{
 			Name:        "stg_" + e.Name,
 			Path:        "staging/stg_" + e.Name + " (from the contract registry)",
-			Kind:        KindTable,
+			Kind:        KindSnapshot,
+			snap:        &snapshot{entity: e},
 			Tags:        []string{"staging"},
 			Description: fmt.Sprintf("%s as of the as-of date: the latest version of each %s, tombstones applied.", e.Name, keys),
 			Tests:       []Test{{Unique: e.Key}, {NotNull: append(nn, "updated_at")}},

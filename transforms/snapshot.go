@@ -1,0 +1,148 @@
+package transforms
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/hlwarn/hlwarn/schemas"
+)
+
+// KindSnapshot is a staging model's materialization: the latest version of
+// each key as of the as-of date, carried forward from the previous day's
+// snapshot by merging only the versions that arrived since, so a nightly
+// run reads the new raw files, not the whole history. A run for an earlier
+// date than the snapshot's, or with Recompute, rebuilds it from all of raw.
+const KindSnapshot Kind = "snapshot"
+
+// snapshot says how a staging model is kept: its entity and key columns.
+type snapshot struct {
+	entity *schemas.Entity
+}
+
+// stateTable is where a snapshot model keeps every key's latest version,
+// tombstones included (a late older version must not revive a deleted
+// key); the model itself is a view of the live keys.
+func stateTable(m *Model) string { return "_hlwarn.state_" + m.snap.entity.Name }
+
+// keyExpr is the one-column key of the state table.
+func keyExpr(e *schemas.Entity) string {
+	parts := make([]string, len(e.Key))
+	for i, k := range e.Key {
+		parts[i] = k + "::VARCHAR"
+	}
+	return "concat_ws('|', " + strings.Join(parts, ", ") + ")"
+}
+
+// latest keeps one row per key, the newest version (the latest landed of
+// repeats).
+func latest(from string) string {
+	return fmt.Sprintf("SELECT * FROM %s QUALIFY row_number() OVER (PARTITION BY _key ORDER BY updated_at DESC, _ingested_at DESC) = 1", from)
+}
+
+// buildSnapshot brings a staging model's state to the as-of date and
+// (re)creates its view.
+func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (string, int64, error) {
+	var prev sql.NullString
+	var upto sql.NullTime
+	err := conn.QueryRowContext(ctx, "SELECT as_of::VARCHAR, ingested_upto FROM _hlwarn.snapshots WHERE model = ?", m.Name).Scan(&prev, &upto)
+	if err != nil && err != sql.ErrNoRows {
+		return StatusFailed, 0, err
+	}
+	status := StatusOK
+	switch {
+	case prev.Valid && prev.String == ro.AsOf.String() && !ro.Recompute && tableExists(ctx, conn, stateTable(m)):
+		status = StatusKept
+	case prev.Valid && prev.String < ro.AsOf.String() && !ro.Recompute && dataDir != "" && tableExists(ctx, conn, stateTable(m)):
+		err = mergeSnapshot(ctx, conn, m, schemas.MustDate(prev.String), upto, dataDir)
+	default:
+		err = rebuildSnapshot(ctx, conn, m)
+	}
+	if err != nil {
+		return StatusFailed, 0, m.wrap(err)
+	}
+	// A warehouse from before staging was a snapshot holds it as a table.
+	if tableExists(ctx, conn, m.Name) {
+		if _, err := conn.ExecContext(ctx, "DROP TABLE "+m.Name); err != nil {
+			return StatusFailed, 0, m.wrap(err)
+		}
+	}
+	view := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * EXCLUDE (deleted, _key, _run_id, _ingested_at) FROM %s WHERE NOT deleted", m.Name, stateTable(m))
+	if _, err := conn.ExecContext(ctx, view); err != nil {
+		return StatusFailed, 0, m.wrap(err)
+	}
+	n, err := count(ctx, conn, m.Name)
+	return status, n, err
+}
+
+// rebuildSnapshot computes the state from every raw version up to the end
+// of the as-of day.
+func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
+	e := m.snap.entity
+	src := fmt.Sprintf("(SELECT *, %s AS _key FROM raw.%s WHERE updated_at < getvariable('as_of_end'))", keyExpr(e), e.Name)
+	stmts := []string{
+		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", stateTable(m), latest(src)),
+		"DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'",
+		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), (SELECT max(_ingested_at) FROM raw.%s)", m.Name, e.Name),
+	}
+	return inTx(ctx, conn, stmts)
+}
+
+// mergeSnapshot moves the state from prev to the as-of date: the versions
+// updated since the end of prev, and any older version that landed after
+// the state was built (at ingested upto), are merged key by key with the
+// state's row, the newer winning. Only raw files from the days such
+// versions can have landed on are read.
+func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.Date, upto sql.NullTime, dataDir string) error {
+	e := m.snap.entity
+	since := prev
+	uptoLit := "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
+	if upto.Valid {
+		if d := schemas.DateOf(upto.Time.In(schemas.Shanghai)); d < since {
+			since = d
+		}
+		uptoLit = fmt.Sprintf("TIMESTAMPTZ '%s'", upto.Time.UTC().Format("2006-01-02 15:04:05.999999+00"))
+	}
+	// A run that started the day before may land versions after midnight.
+	since--
+	glob := filepath.Join(dataDir, "raw", e.Name, "*", "*.parquet")
+	files, _ := filepath.Glob(glob)
+	if len(files) == 0 {
+		return nil
+	}
+	delta := fmt.Sprintf(`(SELECT * EXCLUDE (ingest_date), %s AS _key
+		FROM read_parquet('%s', hive_partitioning = true, union_by_name = true)
+		WHERE ingest_date >= DATE '%s' AND updated_at < getvariable('as_of_end')
+		  AND (updated_at >= TIMESTAMPTZ '%s 00:00:00+08:00' OR _ingested_at > %s))`,
+		keyExpr(e), strings.ReplaceAll(glob, "'", "''"), since, prev.AddDays(1), uptoLit)
+	state := stateTable(m)
+	stmts := []string{
+		"CREATE OR REPLACE TEMP TABLE _delta AS " + latest(delta),
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _merged AS %s", latest(fmt.Sprintf(
+			"(SELECT * FROM %s WHERE _key IN (SELECT _key FROM temp._delta) UNION ALL BY NAME SELECT * FROM temp._delta)", state))),
+		fmt.Sprintf("DELETE FROM %s WHERE _key IN (SELECT _key FROM temp._merged)", state),
+		fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM temp._merged", state),
+		"DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'",
+		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), coalesce((SELECT max(_ingested_at) FROM temp._delta), %s)", m.Name, uptoLit),
+		"DROP TABLE temp._delta",
+		"DROP TABLE temp._merged",
+	}
+	return inTx(ctx, conn, stmts)
+}
+
+// inTx runs statements in one transaction.
+func inTx(ctx context.Context, conn *sql.Conn, stmts []string) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
