@@ -27,6 +27,13 @@ type snapshot struct {
 // key); the model itself is a view of the live keys.
 func stateTable(m *Model) string { return "_hlwarn.state_" + m.snap.entity.Name }
 
+// stateExists reports whether the model's state table is there.
+func stateExists(ctx context.Context, conn *sql.Conn, m *Model) bool {
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = '_hlwarn' AND table_name = ?", "state_"+m.snap.entity.Name).Scan(&n)
+	return err == nil && n > 0
+}
+
 // keyExpr is the one-column key of the state table.
 func keyExpr(e *schemas.Entity) string {
 	parts := make([]string, len(e.Key))
@@ -53,9 +60,9 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 	}
 	status := StatusOK
 	switch {
-	case prev.Valid && prev.String == ro.AsOf.String() && !ro.Recompute && tableExists(ctx, conn, stateTable(m)):
+	case prev.Valid && prev.String == ro.AsOf.String() && !ro.Recompute && stateExists(ctx, conn, m):
 		status = StatusKept
-	case prev.Valid && prev.String < ro.AsOf.String() && !ro.Recompute && dataDir != "" && tableExists(ctx, conn, stateTable(m)):
+	case prev.Valid && prev.String < ro.AsOf.String() && !ro.Recompute && dataDir != "" && stateExists(ctx, conn, m):
 		err = mergeSnapshot(ctx, conn, m, schemas.MustDate(prev.String), upto, dataDir)
 	default:
 		err = rebuildSnapshot(ctx, conn, m)

@@ -42,7 +42,9 @@ func sourceStatements(dataDir string) []string {
 		glob := filepath.Join(dataDir, "raw", e.Name, "*", "*.parquet")
 		body := emptyRaw(e)
 		if m, _ := filepath.Glob(glob); len(m) > 0 {
-			body = fmt.Sprintf("SELECT * FROM read_parquet('%s', union_by_name = true)", strings.ReplaceAll(glob, "'", "''"))
+			// ingest_date= names the folder a run wrote to; it is no field
+			// of the record, so DuckDB must not add it as a column.
+			body = fmt.Sprintf("SELECT * FROM read_parquet('%s', union_by_name = true, hive_partitioning = false)", strings.ReplaceAll(glob, "'", "''"))
 		}
 		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", e.Name, body))
 	}
