@@ -34,8 +34,12 @@ func stateExists(ctx context.Context, conn *sql.Conn, m *Model) bool {
 	return err == nil && n > 0
 }
 
-// keyExpr is the one-column key of the state table.
+// keyExpr is the one-column key of the state table: the key itself when it
+// is one text column (most entities), else its parts joined.
 func keyExpr(e *schemas.Entity) string {
+	if f, _ := e.Field(e.Key[0]); len(e.Key) == 1 && f.Kind == schemas.KindString {
+		return e.Key[0]
+	}
 	parts := make([]string, len(e.Key))
 	for i, k := range e.Key {
 		parts[i] = k + "::VARCHAR"
@@ -92,7 +96,10 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
 	stmts := []string{
 		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", stateTable(m), latest(src)),
 		"DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'",
-		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), (SELECT max(_ingested_at) FROM raw.%s)", m.Name, e.Name),
+		// The newest landing the state holds: every raw row landed up to it
+		// is reflected (an older repeat landed later only makes the next
+		// merge read a little more), and it costs no second scan of raw.
+		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), (SELECT max(_ingested_at) FROM %s)", m.Name, stateTable(m)),
 	}
 	return inTx(ctx, conn, stmts)
 }
