@@ -80,7 +80,7 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 			return StatusFailed, 0, m.wrap(err)
 		}
 	}
-	view := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * EXCLUDE (deleted, _key, _run_id, _ingested_at) FROM %s WHERE NOT deleted", m.Name, stateTable(m))
+	view := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * EXCLUDE (deleted, _key, _ingested_at) FROM %s WHERE NOT deleted", m.Name, stateTable(m))
 	if _, err := conn.ExecContext(ctx, view); err != nil {
 		return StatusFailed, 0, m.wrap(err)
 	}
@@ -92,7 +92,7 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 // of the as-of day.
 func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
 	e := m.snap.entity
-	src := fmt.Sprintf("(SELECT *, %s AS _key FROM raw.%s WHERE updated_at < getvariable('as_of_end'))", keyExpr(e), e.Name)
+	src := fmt.Sprintf("(SELECT * EXCLUDE (_run_id), %s AS _key FROM raw.%s WHERE updated_at < getvariable('as_of_end'))", keyExpr(e), e.Name)
 	stmts := []string{
 		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", stateTable(m), latest(src)),
 		"DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'",
@@ -126,7 +126,7 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 	if len(files) == 0 {
 		return nil
 	}
-	delta := fmt.Sprintf(`(SELECT * EXCLUDE (ingest_date), %s AS _key
+	delta := fmt.Sprintf(`(SELECT * EXCLUDE (ingest_date, _run_id), %s AS _key
 		FROM read_parquet('%s', hive_partitioning = true, union_by_name = true)
 		WHERE ingest_date >= DATE '%s' AND updated_at < getvariable('as_of_end')
 		  AND (updated_at >= TIMESTAMPTZ '%s 00:00:00+08:00' OR _ingested_at > %s))`,
