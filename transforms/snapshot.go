@@ -126,11 +126,14 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 	if len(files) == 0 {
 		return nil
 	}
-	delta := fmt.Sprintf(`(SELECT * EXCLUDE (ingest_date, _run_id), %s AS _key
-		FROM read_parquet('%s', hive_partitioning = true, union_by_name = true)
-		WHERE ingest_date >= DATE '%s' AND updated_at < getvariable('as_of_end')
-		  AND (updated_at >= TIMESTAMPTZ '%s 00:00:00+08:00' OR _ingested_at > %s))`,
-		keyExpr(e), strings.ReplaceAll(glob, "'", "''"), since, prev.AddDays(1), uptoLit)
+	// Two disjoint scans rather than one with OR, so that each filter reaches
+	// the Parquet reader and skips row groups by their min/max statistics:
+	// versions updated since prev, and older versions landed after the state.
+	scan := fmt.Sprintf("SELECT * EXCLUDE (ingest_date, _run_id), %s AS _key FROM read_parquet('%s', hive_partitioning = true, union_by_name = true) WHERE ingest_date >= DATE '%s'",
+		keyExpr(e), strings.ReplaceAll(glob, "'", "''"), since)
+	endPrev := fmt.Sprintf("TIMESTAMPTZ '%s 00:00:00+08:00'", prev.AddDays(1))
+	delta := fmt.Sprintf("(%[1]s AND updated_at >= %[2]s AND updated_at < getvariable('as_of_end') UNION ALL %[1]s AND updated_at < %[2]s AND _ingested_at > %[3]s)",
+		scan, endPrev, uptoLit)
 	state := stateTable(m)
 	stmts := []string{
 		"CREATE OR REPLACE TEMP TABLE _delta AS " + latest(delta),
