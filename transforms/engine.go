@@ -132,6 +132,9 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 			r.Status, r.Err = StatusSkipped, fmt.Errorf("skipped: %s failed", dep)
 			bad[m.Name] = true
 			res.Models = append(res.Models, r)
+			if err := recordModelRun(ctx, conn, ro.AsOf, r); err != nil {
+				return res, err
+			}
 			continue
 		}
 		start := time.Now()

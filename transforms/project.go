@@ -164,7 +164,12 @@ func topoOrder(models map[string]*Model) ([]string, error) {
 		}
 	}
 	if len(order) < len(models) {
-		return nil, fmt.Errorf("models form a cycle: %s", strings.Join(findCycle(models, indeg), " → "))
+		cycle := findCycle(models, indeg)
+		files := make([]string, 0, len(cycle)-1)
+		for _, n := range cycle[:len(cycle)-1] {
+			files = append(files, models[n].Path)
+		}
+		return nil, fmt.Errorf("models form a cycle: %s (in %s); break it by removing one of these reads", strings.Join(cycle, " → "), strings.Join(files, ", "))
 	}
 	return order, nil
 }

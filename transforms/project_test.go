@@ -64,7 +64,7 @@ func TestLoadErrors(t *testing.T) {
 				"b.sql": "/* ---\nkind: table\n--- */\nSELECT * FROM c\n",
 				"c.sql": "/* ---\nkind: table\n--- */\nSELECT * FROM a\n",
 			},
-			want: []string{"cycle", "a → b → c → a"},
+			want: []string{"cycle", "a → b → c → a", "a.sql, b.sql, c.sql"},
 		},
 		{
 			name:  "a model reading itself",
