@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,17 +173,7 @@ func TestFailingTestStopsDependants(t *testing.T) {
 // the tables must be equal row for row.
 func TestIncrementalEqualsFullRefresh(t *testing.T) {
 	t.Parallel()
-	ds, err := testDataset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var now atomic.Int64
-	clock := func() time.Time { return time.Unix(0, now.Load()).In(schemas.Shanghai) }
-	url, stop, err := servePlatform(ds, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	url, clock, setClock := nightlyPlatform(t)
 	dir := t.TempDir()
 	p := loadProject(t, pluginModels())
 	days := lakeDays()
@@ -209,7 +198,7 @@ func TestIncrementalEqualsFullRefresh(t *testing.T) {
 		}
 	}
 	for i, d := range days {
-		now.Store(d.AddDays(1).Time().Add(time.Hour).UnixNano())
+		setClock(d.AddDays(1).Time().Add(time.Hour))
 		if err := extractAt(url, dir, clock); err != nil {
 			t.Fatalf("extracting the night after %s: %v", d, err)
 		}

@@ -176,16 +176,11 @@ func (p *Project) RunFixture(ctx context.Context, f *Fixture) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: params: %w", filepath.Join(f.Dir, caseFileName), err)
 	}
-	db, err := sql.Open("duckdb", "")
+	conn, closeDB, err := memoryConn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
+	defer closeDB()
 	if err := prepareSession(ctx, conn, params, f.AsOf[0]); err != nil {
 		return nil, err
 	}
@@ -531,16 +526,11 @@ func csvField(s string) string {
 // rendering it canonically, so the rows compare with a fixture's result
 // whatever the file's quoting or row order.
 func ReadTable(ctx context.Context, path string) (*Table, error) {
-	db, err := sql.Open("duckdb", "")
+	conn, closeDB, err := memoryConn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
+	defer closeDB()
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
@@ -618,4 +608,18 @@ func headerLine(cols []string) string {
 		fields[i] = csvField(c)
 	}
 	return strings.Join(fields, ",")
+}
+
+// memoryConn is one connection to a new in-memory DuckDB; close releases both.
+func memoryConn(ctx context.Context) (*sql.Conn, func(), error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return conn, func() { conn.Close(); db.Close() }, nil
 }

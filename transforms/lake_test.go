@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -338,4 +339,22 @@ func tableCounts(db *sql.DB) (map[string]int64, error) {
 		out[n] = c
 	}
 	return out, nil
+}
+
+// nightlyPlatform serves the test dataset with a clock the test sets, to
+// extract what the platform shows at chosen moments; it stops with the test.
+func nightlyPlatform(t testing.TB) (url string, clock func() time.Time, set func(time.Time)) {
+	t.Helper()
+	ds, err := testDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now atomic.Int64
+	clock = func() time.Time { return time.Unix(0, now.Load()).In(schemas.Shanghai) }
+	url, stop, err := servePlatform(ds, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return url, clock, func(t time.Time) { now.Store(t.UnixNano()) }
 }

@@ -3,7 +3,6 @@ package transforms_test
 import (
 	"context"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,17 +17,7 @@ import (
 // snapshots equal ones rebuilt from all of raw.
 func TestSnapshotTakesLateVersions(t *testing.T) {
 	t.Parallel()
-	ds, err := testDataset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var now atomic.Int64
-	clock := func() time.Time { return time.Unix(0, now.Load()).In(schemas.Shanghai) }
-	url, stop, err := servePlatform(ds, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	url, clock, setClock := nightlyPlatform(t)
 	dir := t.TempDir()
 	p := loadProject(t)
 	e := openEngine(t, p, dir, 0)
@@ -45,7 +34,7 @@ func TestSnapshotTakesLateVersions(t *testing.T) {
 		{d.AddDays(3).Time().Add(time.Hour), d + 3}, // a gap of a day
 	}
 	for _, s := range steps {
-		now.Store(s.clock.UnixNano())
+		setClock(s.clock)
 		if err := extractAt(url, dir, clock); err != nil {
 			t.Fatal(err)
 		}
