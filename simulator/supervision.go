@@ -234,7 +234,7 @@ func (g *supervisionGen) emitCase(s caseSeed, no string) {
 	t := TruthRow{ObjectType: "cases", ObjectKey: no, OfficerID: off.ID, EntCode: s.ent.Code}
 	var ms supMilestones
 	ms.on(s.filed, func() {})
-	decided := g.caseDecisionDay(rng, s.filed, t)
+	decided := g.actionDay(rng, s.filed, caseDecision, t)
 	decision := g.caseVerdict(rng, c, s, decided, t, &ms)
 	g.caseHold(rng, c, s, decided, decision, t, &ms)
 	if s.b09 != "" {
@@ -244,25 +244,43 @@ func (g *supervisionGen) emitCase(s caseSeed, no string) {
 	g.emitMilestones(rng, c, ms)
 }
 
-// caseDecisionDay is when the case is decided: within 90 CD of filing, or
-// late for an A20 breach, possibly after the end (still undecided then).
-func (g *supervisionGen) caseDecisionDay(rng *rand.Rand, filed schemas.Date, t TruthRow) schemas.Date {
-	day := g.workdayWithin(rng, filed, 20, 90)
-	limit := g.Cal.NextWorkday(filed.AddDays(90))
+// limitRule is a calendar-day limit on an action and the rule that
+// watches it: normal actions fall in [minDays, limitDays] after the start;
+// a breach is late by a yellow/orange/red band of days.
+type limitRule struct {
+	rule                 string
+	minDays, limitDays   int
+	yellowMax, orangeMax int
+	start, action        string // for the truth note: "filed", "decision"
+}
+
+// actionDay is when an action under the limit happens, starting from start:
+// within the limit normally; late, with a truth row, for a planted or
+// accidental breach that shows by the as-of date.
+func (g *supervisionGen) actionDay(rng *rand.Rand, start schemas.Date, l limitRule, t TruthRow) schemas.Date {
+	day := g.workdayWithin(rng, start, l.minDays, l.limitDays)
+	limit := g.Cal.NextWorkday(start.AddDays(l.limitDays))
 	if limit >= g.asOf {
 		return day
 	}
-	src := g.deviation(rng, "A20")
+	src := g.deviation(rng, l.rule)
 	if src == "" {
 		return day
 	}
-	day = g.Cal.NextWorkday(limit.AddDays(supLateDays(rng, 30, 90)))
+	day = g.Cal.NextWorkday(limit.AddDays(supLateDays(rng, l.yellowMax, l.orangeMax)))
 	late := g.overdue(limit, day)
-	t.RuleID, t.Source, t.Date, t.Colour = "A20", src, limit+1, supBand(late, 30, 90)
-	t.Note = fmt.Sprintf("filed %s, decision due %s, %d days late", filed, limit, late)
+	t.RuleID, t.Source, t.Date, t.Colour = l.rule, src, limit+1, supBand(late, l.yellowMax, l.orangeMax)
+	t.Note = fmt.Sprintf("%s %s, %s due %s, %d days late", l.start, start, l.action, limit, late)
 	g.em.Truth(t)
 	return day
 }
+
+// The limits of cases (A20: decided within 90 CD of filing) and audits
+// (A22: concluded within 30 CD of the report).
+var (
+	caseDecision    = limitRule{rule: "A20", minDays: 20, limitDays: 90, yellowMax: 30, orangeMax: 90, start: "filed", action: "decision"}
+	auditConclusion = limitRule{rule: "A22", minDays: 10, limitDays: 30, yellowMax: 15, orangeMax: 60, start: "report", action: "conclusion"}
+)
 
 // caseVerdict schedules the decision and returns it ("" for none): a fine
 // within 30 %–200 % of the evaded tax on revenue cases, unless B17 plants a
@@ -371,31 +389,13 @@ func (g *supervisionGen) emitAudit(s auditSeed, id string) {
 		g.em.Truth(TruthRow{RuleID: "B09", Source: s.b09, ObjectType: "declarations", ObjectKey: s.decl.DeclNo, EntCode: s.ent.Code,
 			Date: concluded, Colour: "red", Note: fmt.Sprintf("inspection said match; audit %s found a discrepancy on %s", id, concluded)})
 	} else {
-		concluded = g.auditConclusion(rng, s.report, TruthRow{ObjectType: "audits", ObjectKey: id, OfficerID: off.ID, EntCode: s.ent.Code})
+		concluded = g.actionDay(rng, s.report, auditConclusion, TruthRow{ObjectType: "audits", ObjectKey: id, OfficerID: off.ID, EntCode: s.ent.Code})
 		if finding = "none"; (s.decl == nil || s.decl.Result != "match") && rng.IntN(10) < 3 {
 			finding = "discrepancy"
 		}
 	}
 	ms.on(concluded, func() { a.ConcludedOn, a.Finding = ptr(concluded), ptr(finding) })
 	g.emitMilestones(rng, a, ms)
-}
-
-func (g *supervisionGen) auditConclusion(rng *rand.Rand, report schemas.Date, t TruthRow) schemas.Date {
-	day := g.workdayWithin(rng, report, 10, 30)
-	limit := g.Cal.NextWorkday(report.AddDays(30))
-	if limit >= g.asOf {
-		return day
-	}
-	src := g.deviation(rng, "A22")
-	if src == "" {
-		return day
-	}
-	day = g.Cal.NextWorkday(limit.AddDays(supLateDays(rng, 15, 60)))
-	late := g.overdue(limit, day)
-	t.RuleID, t.Source, t.Date, t.Colour = "A22", src, limit+1, supBand(late, 15, 60)
-	t.Note = fmt.Sprintf("report %s, conclusion due %s, %d days late", report, limit, late)
-	g.em.Truth(t)
-	return day
 }
 
 // emitLeads receives a trickle of integrity leads about officers, each
