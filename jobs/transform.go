@@ -33,7 +33,7 @@ type TransformJob struct {
 // LoadProject loads the embedded models, the plug-in folders and the
 // parameters with their overrides.
 func LoadProject(ctx context.Context, dirs []string, overrides map[string]any) (*transforms.Project, error) {
-	params, err := transforms.LoadParams(hlsql.FS, overrides)
+	params, err := transforms.LoadParams(hlsql.FS)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,14 @@ func LoadProject(ctx context.Context, dirs []string, overrides map[string]any) (
 		}
 		folders = append(folders, os.DirFS(d))
 	}
-	return transforms.Load(ctx, params, folders...)
+	p, err := transforms.Load(ctx, params, folders...)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Params.Override(overrides); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Run takes the lock and builds each day of the range in order; it stops at

@@ -89,3 +89,16 @@ func (w *World) deviation(rng *rand.Rand, rule string) string {
 	}
 	return ""
 }
+
+// ReadTruthFile reads a ground-truth file written by WriteFile.
+func ReadTruthFile(path string) (Truth, error) {
+	var t Truth
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return t, fmt.Errorf("reading the ground truth: %w", err)
+	}
+	if err := json.Unmarshal(b, &t); err != nil {
+		return t, fmt.Errorf("%s is no ground-truth file (hlwarn simulate truth --out FILE writes one): %w", path, err)
+	}
+	return t, nil
+}

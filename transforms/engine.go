@@ -216,10 +216,18 @@ func build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir
 		return buildSnapshot(ctx, conn, m, ro, dataDir)
 	case KindView:
 		_, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW %s AS\n%s", m.Name, m.SQL))
+		if err == nil && m.Rule != nil {
+			return StatusOK, 0, checkRuleShape(ctx, conn, m)
+		}
 		return StatusOK, 0, m.wrap(err)
 	case KindTable:
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS\n%s", m.Name, m.SQL)); err != nil {
 			return StatusFailed, 0, m.wrap(err)
+		}
+		if m.Rule != nil {
+			if err := checkRuleShape(ctx, conn, m); err != nil {
+				return StatusFailed, 0, err
+			}
 		}
 		n, err := count(ctx, conn, m.Name)
 		return StatusOK, n, err

@@ -27,7 +27,7 @@ var embeddedProject = sync.OnceValues(func() (*transforms.Project, error) {
 })
 
 func fixtureProject(extra ...fs.FS) (*transforms.Project, error) {
-	params, err := transforms.LoadParams(hlsql.FS, nil)
+	params, err := transforms.LoadParams(hlsql.FS)
 	if err != nil {
 		return nil, err
 	}

@@ -196,7 +196,7 @@ func loadProject(t testing.TB, extra ...fs.FS) *transforms.Project {
 // loadModels loads the embedded models with the default parameters, then
 // the extra folders.
 func loadModels(extra ...fs.FS) (*transforms.Project, error) {
-	params, err := transforms.LoadParams(hlsql.FS, nil)
+	params, err := transforms.LoadParams(hlsql.FS)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,8 @@ type Model struct {
 	Publish     bool     // copied into each published build
 	Params      []string // risk parameters it reads with getvariable()
 	Tests       []Test
-	Rule        map[string]any // rule metadata (rules.md), for rule models
+	Rule        *RuleMeta // rule metadata (rules.md), for rule models
+	Defines     []*Param  // risk parameters the header defines, with defaults
 	Description string
 	SQL         string    // the query, header removed
 	Deps        []string  // models and raw.<entity> sources it reads, from the SQL itself
@@ -73,16 +74,17 @@ type Relationship struct {
 }
 
 type header struct {
-	Name        string         `yaml:"name"`
-	Kind        Kind           `yaml:"kind"`
-	PartitionBy string         `yaml:"partition_by"`
-	Tags        []string       `yaml:"tags"`
-	Publish     bool           `yaml:"publish"`
-	Params      []string       `yaml:"params"`
-	Depends     []string       `yaml:"depends"`
-	Tests       []Test         `yaml:"tests"`
-	Rule        map[string]any `yaml:"rule"`
-	Description string         `yaml:"description"`
+	Name        string    `yaml:"name"`
+	Kind        Kind      `yaml:"kind"`
+	PartitionBy string    `yaml:"partition_by"`
+	Tags        []string  `yaml:"tags"`
+	Publish     bool      `yaml:"publish"`
+	Params      []string  `yaml:"params"`
+	Depends     []string  `yaml:"depends"`
+	Tests       []Test    `yaml:"tests"`
+	Rule        *RuleMeta `yaml:"rule"`
+	Parameters  []*Param  `yaml:"parameters"`
+	Description string    `yaml:"description"`
 }
 
 // ModelError is a problem with one model file, located to a line.
@@ -132,6 +134,7 @@ func parseModel(file string, src []byte) (*Model, error) {
 	}
 	m.Kind, m.PartitionBy, m.Tags, m.Publish = h.Kind, h.PartitionBy, h.Tags, h.Publish
 	m.Params, m.declared, m.Tests, m.Rule, m.Description = h.Params, h.Depends, h.Tests, h.Rule, h.Description
+	m.Defines = h.Parameters
 	if m.Kind == "" {
 		m.Kind = KindTable
 	}
@@ -157,6 +160,19 @@ func (m *Model) checkHeader() error {
 		}
 	default:
 		return fmt.Errorf("kind %q: use view, table or incremental", m.Kind)
+	}
+	if m.Rule != nil {
+		if err := m.Rule.check(); err != nil {
+			return err
+		}
+		if m.Kind != KindTable && m.Kind != KindView {
+			return fmt.Errorf("rule %s: a rule model is a table or a view (it evaluates every open item as of the run date), not %s", m.Rule.ID, m.Kind)
+		}
+	}
+	for _, d := range m.Defines {
+		if !slices.Contains(m.Params, d.Name) {
+			return fmt.Errorf("parameter %s is defined here but not listed in params; list it, or define it where it is read", d.Name)
+		}
 	}
 	for i, t := range m.Tests {
 		if n := t.kinds(); n != 1 {

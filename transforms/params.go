@@ -3,6 +3,7 @@ package transforms
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
 	"strings"
 
@@ -23,15 +24,16 @@ type Param struct {
 	Rules       []string `yaml:"rules"`
 	Description string   `yaml:"description"`
 	Value       any      `yaml:"-"`
+	DefinedIn   string   `yaml:"-"` // parameters.yaml or the model file
 }
 
 // Params are the risk parameters by name.
 type Params map[string]*Param
 
-// LoadParams reads the parameter catalogue (parameters.yaml in fsys) and
-// applies overrides from the configuration. An override of a parameter the
-// catalogue does not define is an error, so a typo never goes unnoticed.
-func LoadParams(fsys fs.FS, overrides map[string]any) (Params, error) {
+// LoadParams reads the parameter catalogue (parameters.yaml in fsys): the
+// parameters shared by several models. A model may define more in its
+// header; Load adds them, and Project.Override applies the configuration.
+func LoadParams(fsys fs.FS) (Params, error) {
 	b, err := fs.ReadFile(fsys, "parameters.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("reading the parameter catalogue: %w", err)
@@ -42,29 +44,47 @@ func LoadParams(fsys fs.FS, overrides map[string]any) (Params, error) {
 	}
 	ps := Params{}
 	for _, p := range list {
-		if !nameRE.MatchString(p.Name) || slices.Contains(builtinVars, p.Name) {
-			return nil, fmt.Errorf("parameters.yaml: parameter name %q: use lower-case letters, digits and _, not as_of", p.Name)
+		if err := ps.define(p, "parameters.yaml"); err != nil {
+			return nil, err
 		}
-		if _, dup := ps[p.Name]; dup {
-			return nil, fmt.Errorf("parameters.yaml: %s is defined twice", p.Name)
-		}
-		if err := checkValue(p.Default); err != nil {
-			return nil, fmt.Errorf("parameters.yaml: %s: %w", p.Name, err)
-		}
-		p.Value = p.Default
-		ps[p.Name] = p
 	}
-	for name, v := range overrides {
+	return ps, nil
+}
+
+// define adds p, defined in where, to the catalogue.
+func (ps Params) define(p *Param, where string) error {
+	if !nameRE.MatchString(p.Name) || slices.Contains(builtinVars, p.Name) {
+		return fmt.Errorf("%s: parameter name %q: use lower-case letters, digits and _, not as_of", where, p.Name)
+	}
+	if prev, dup := ps[p.Name]; dup {
+		return fmt.Errorf("%s: parameter %s is already defined in %s", where, p.Name, prev.DefinedIn)
+	}
+	if p.Default == nil {
+		return fmt.Errorf("%s: parameter %s has no default; give rules.md's", where, p.Name)
+	}
+	if err := checkValue(p.Default); err != nil {
+		return fmt.Errorf("%s: parameter %s: %w", where, p.Name, err)
+	}
+	p.Value, p.DefinedIn = p.Default, where
+	ps[p.Name] = p
+	return nil
+}
+
+// Override sets parameters to the configuration's values. A parameter no
+// model or catalogue defines is an error, so a typo never goes unnoticed.
+func (ps Params) Override(overrides map[string]any) error {
+	for _, name := range slices.Sorted(maps.Keys(overrides)) {
+		v := overrides[name]
 		p, ok := ps[name]
 		if !ok {
-			return nil, fmt.Errorf("parameter %q in the configuration is not a risk parameter; known: %s", name, strings.Join(ps.Names(), ", "))
+			return fmt.Errorf("parameter %q in the configuration is not a risk parameter; known: %s", name, strings.Join(ps.Names(), ", "))
 		}
 		if err := checkValue(v); err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", name, err)
+			return fmt.Errorf("parameter %s: %w", name, err)
 		}
 		p.Value = v
 	}
-	return ps, nil
+	return nil
 }
 
 func checkValue(v any) error {
@@ -73,6 +93,15 @@ func checkValue(v any) error {
 		return nil
 	}
 	return fmt.Errorf("value %v (%T) must be a number, a string or a boolean", v, v)
+}
+
+func (ps Params) clone() Params {
+	out := make(Params, len(ps))
+	for n, p := range ps {
+		c := *p
+		out[n] = &c
+	}
+	return out
 }
 
 // Names lists the parameters in order.

@@ -30,6 +30,7 @@ func Load(ctx context.Context, params Params, folders ...fs.FS) (*Project, error
 		return nil, err
 	}
 	defer db.Close()
+	params = params.clone() // header definitions and overrides stay with this project
 	p := &Project{Models: map[string]*Model{}, Params: params}
 	var errs []error
 	add := func(m *Model) {
@@ -61,6 +62,18 @@ func Load(ctx context.Context, params Params, folders ...fs.FS) (*Project, error
 		})
 		if err != nil {
 			return nil, fmt.Errorf("reading models: %w", err)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Models)) {
+		for _, d := range p.Models[name].Defines {
+			if err := params.define(d, p.Models[name].Path); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		if err := p.addRuleModels(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	sources := sourceNames()

@@ -25,7 +25,7 @@ func modelFS(files map[string]string) fstest.MapFS {
 // embedded models, with the catalogue's parameters.
 func loadFolder(t *testing.T, files map[string]string) (*transforms.Project, error) {
 	t.Helper()
-	params, err := transforms.LoadParams(hlsql.FS, nil)
+	params, err := transforms.LoadParams(hlsql.FS)
 	if err != nil {
 		t.Fatal(err)
 	}

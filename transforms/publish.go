@@ -158,3 +158,16 @@ func removeTemps(marts string) {
 		}
 	}
 }
+
+// ReadBuildInfo reads build.json of a build folder (or marts/current).
+func ReadBuildInfo(buildDir string) (BuildInfo, error) {
+	var info BuildInfo
+	b, err := os.ReadFile(filepath.Join(buildDir, "build.json"))
+	if err != nil {
+		return info, fmt.Errorf("reading the build's manifest: %w", err)
+	}
+	if err := json.Unmarshal(b, &info); err != nil {
+		return info, fmt.Errorf("%s: %w", filepath.Join(buildDir, "build.json"), err)
+	}
+	return info, nil
+}

@@ -74,7 +74,7 @@ Run "hlwarn demo" to see the whole job on the embedded simulator.`,
 	root.PersistentFlags().StringVar(&a.cfgPath, "config", "", "YAML configuration file (see hlwarn.example.yaml)")
 	a.stringFlag(root, true, "data", "data folder (raw lake, warehouse, marts, ledger)", func(c *Config) *string { return &c.Data })
 	a.stringFlag(root, true, "log-level", "log level: debug, info, warn or error", func(c *Config) *string { return &c.Log.Level })
-	root.AddCommand(a.demoCommand(), a.extractCommand(), a.transformCommand(), a.statusCommand(), a.lineageCommand(), a.configCommand(), a.simulateCommand())
+	root.AddCommand(a.demoCommand(), a.extractCommand(), a.transformCommand(), a.statusCommand(), a.lineageCommand(), a.configCommand(), a.simulateCommand(), a.rulesCommand(), a.evaluateCommand())
 	return root
 }
 

@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/hlwarn/hlwarn/jobs"
@@ -72,8 +74,46 @@ func (a *app) runDemo(ctx context.Context) error {
 	if err := printBuild(a.stdout, a.cfg.Data); err != nil {
 		return err
 	}
-	a.printTruthSummary(ds)
+	truthFile := filepath.Join(a.cfg.Data, "truth.json")
+	if err := ds.GroundTruth().WriteFile(truthFile); err != nil {
+		return err
+	}
+	build, asOf, raised, err := jobs.ReadWarnings(ctx, a.cfg.Data)
+	if err != nil {
+		return err
+	}
+	printRaised(a.stdout, raised)
+	p, err := jobs.LoadProject(ctx, a.cfg.Transform.ModelsDirs, a.cfg.Parameters)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, m := range p.Rules() {
+		ids = append(ids, m.Rule.ID)
+	}
+	ev := jobs.Score(expectedOf(ds.GroundTruth()), raised, ids)
+	ev.Build, ev.AsOf = build, asOf
+	fmt.Fprintf(a.stdout, "\nground truth written to %s (%d planted or accidental breaches); the same as hlwarn evaluate --truth %s:\n", truthFile, len(ds.Truth), truthFile)
+	printEvaluation(a.stdout, ev)
 	return nil
+}
+
+// printRaised counts the published warnings by rule and colour.
+func printRaised(w io.Writer, raised []jobs.Raised) {
+	type key struct{ rule, colour string }
+	n := map[key]int{}
+	all := map[string]int{}
+	for _, r := range raised {
+		n[key{r.RuleID, r.Colour}]++
+		all[r.RuleID]++
+	}
+	fmt.Fprintf(w, "\nwarnings raised: %d\n", len(raised))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "rule\tyellow\torange\tred\tall\t")
+	for _, r := range slices.Sorted(maps.Keys(all)) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", r, n[key{r, "yellow"}], n[key{r, "orange"}], n[key{r, "red"}], all[r])
+	}
+	tw.Flush()
 }
 
 // demoMarker marks a data folder as the demo's own, so a rerun may clear it.
@@ -98,33 +138,4 @@ func freshDemoFolder(dir string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by hlwarn demo; cleared by the next demo run\n"), 0o644)
-}
-
-// printTruthSummary counts the simulation's ground truth by rule and colour.
-func (a *app) printTruthSummary(ds *simulator.Dataset) {
-	type key struct{ rule, colour string }
-	n := map[key]int{}
-	rules := map[string]bool{}
-	for _, t := range ds.Truth {
-		n[key{t.RuleID, t.Colour}]++
-		rules[t.RuleID] = true
-	}
-	ids := make([]string, 0, len(rules))
-	for r := range rules {
-		ids = append(ids, r)
-	}
-	sort.Strings(ids)
-	fmt.Fprintf(a.stdout, "\nground truth as of %s: %d planted or accidental breaches\n", ds.Config.LastDay(), len(ds.Truth))
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rule\tyellow\torange\tred\tall\t")
-	for _, r := range ids {
-		all := 0
-		for k, c := range n {
-			if k.rule == r {
-				all += c
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", r, n[key{r, "yellow"}], n[key{r, "orange"}], n[key{r, "red"}], all)
-	}
-	tw.Flush()
 }
