@@ -129,4 +129,38 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code != 0 || strings.Count(stdout, "succeeded") != 1 || !strings.Contains(stdout, "watermarks") {
 		t.Errorf("status after the demo:\n%s", stdout)
 	}
+	// The demo leaves its ground truth; evaluate scores the same build.
+	code, stdout, stderr := run(t, nil, "evaluate", "--data", dir, "--truth", filepath.Join(dir, "truth.json"))
+	if code != 0 || !strings.Contains(stdout, "precision") || !strings.Contains(stdout, "A07") {
+		t.Errorf("evaluate after the demo (exit %d):\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = run(t, nil, "evaluate", "--data", dir, "--truth", filepath.Join(dir, "truth.json"), "--min-recall", "1.01")
+	if code == 0 || !strings.Contains(stderr, "rules below precision") {
+		t.Errorf("evaluate with an unreachable recall passed (exit %d): %s", code, stderr)
+	}
+}
+
+// TestRulesCatalogue checks that hlwarn rules prints a rule with its
+// parameters in force, marks an overridden one with its default, and
+// refuses an unknown id.
+func TestRulesCatalogue(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := run(t, map[string]string{}, "rules", "A07")
+	if code != 0 {
+		t.Fatalf("rules A07: %s", stderr)
+	}
+	for _, want := range []string{"A07", "退税", "Refund", "basis:", "关税法 51", "a07_limit_cd = 30 calendar days"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("rules A07 lacks %q:\n%s", want, stdout)
+		}
+	}
+	cfg := writeFile(t, t.TempDir(), "hlwarn.yaml", "parameters:\n  a07_limit_cd: 45\n")
+	code, stdout, stderr = run(t, nil, "rules", "--config", cfg, "--format", "json", "a07")
+	if code != 0 || !strings.Contains(stdout, `"value": 45`) || !strings.Contains(stdout, `"default": 30`) || !strings.Contains(stdout, `"name_zh"`) {
+		t.Errorf("rules --format json with an override (exit %d):\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = run(t, nil, "rules", "Z99")
+	if code == 0 || !strings.Contains(stderr, "no rule Z99") {
+		t.Errorf("rules Z99 (exit %d): %s", code, stderr)
+	}
 }
