@@ -204,7 +204,10 @@ func (e *fuEval) transits(ds *Dataset) {
 				e.add("A12", key, fuGrade(int(done-limit), 3, 10), limit+1)
 			}
 		}
-		if *tr.Mode == "early_declaration" && tr.ArrivedAt == nil {
+		// An early declaration whose goods moved (it has an arrival limit)
+		// is A12's: late arrival is a transit not closed, not a filing
+		// left uncancelled.
+		if *tr.Mode == "early_declaration" && tr.ArrivalLimit == nil && tr.ArrivedAt == nil {
 			filed := schemas.DateOf(tr.FiledAt.In(schemas.Shanghai))
 			if limit, done := e.rollCD(filed, 5), e.doneAt(tr.CancelledAt); done > limit {
 				e.add("A13", key, fuGrade(int(done-filed), 10, 30), limit+1)
