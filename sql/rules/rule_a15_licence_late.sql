@@ -1,0 +1,87 @@
+/* ---
+kind: table
+tags: [rules, licensing]
+rule:
+  id: A15
+  name_zh: 行政许可超期未作决定
+  name_en: Licence decision later than the limit
+  category: a
+  area: licensing
+  object_type: licences
+  detects: a licence application decided later than 20 working days after acceptance (30 with an approved extension)
+  grading: working days past the limit up to 10 yellow, up to 20 orange, more red
+  basis: 行政许可法 42, 82
+  method: >
+    Working days count from the working day after acceptance: the limit is the
+    20th (30th with an approved extension) working day after the acceptance
+    date. A decision made after that day is measured to the decision, an open
+    application to the as-of date, in working days past the limit (the
+    calendar's holidays and make-up working days included). The warning is due
+    the day after the limit.
+params: [a15_limit_wd, a15_extended_limit_wd, a15_yellow_max_wd, a15_orange_max_wd]
+parameters:
+  - name: a15_limit_wd
+    default: 20
+    unit: working days
+    rules: [A15]
+    description: a licence application is decided within this many working days of acceptance
+  - name: a15_extended_limit_wd
+    default: 30
+    unit: working days
+    rules: [A15]
+    description: the decision limit when an extension was approved
+  - name: a15_yellow_max_wd
+    default: 10
+    unit: working days
+    rules: [A15]
+    description: working days past the limit up to which a late decision is yellow
+  - name: a15_orange_max_wd
+    default: 20
+    unit: working days
+    rules: [A15]
+    description: working days past the limit up to which a late decision is orange; red beyond
+tests:
+  - unique: [object_key]
+--- */
+WITH applications AS (
+    SELECT
+        l.app_id, l.ent_code, l.accepted_on, l.decided_on, l.officer_id,
+        coalesce(l.extension_approved, false) AS extended,
+        CASE WHEN coalesce(l.extension_approved, false) THEN getvariable('a15_extended_limit_wd')
+             ELSE getvariable('a15_limit_wd') END AS limit_wd,
+        coalesce(l.decided_on, getvariable('as_of')) AS measured_to
+    FROM stg_licences AS l
+    WHERE l.kind = 'licence'
+      AND l.accepted_on <= getvariable('as_of')
+),
+limits AS (
+    -- The limit is the working day whose index is limit_wd past the acceptance day's.
+    SELECT
+        a.*,
+        lim.date AS limit_day,
+        m.workday_index - lim.workday_index AS wd_late
+    FROM applications AS a
+    JOIN dim_date AS acc ON acc.date = a.accepted_on
+    JOIN dim_date AS lim ON lim.workday_index = acc.workday_index + a.limit_wd AND lim.is_workday
+    JOIN dim_date AS m ON m.date = a.measured_to
+)
+SELECT
+    '1' AS rule_version,
+    l.app_id AS object_key,
+    l.officer_id,
+    o.dept_id,
+    l.ent_code,
+    CASE
+        WHEN l.wd_late <= getvariable('a15_yellow_max_wd') THEN 'yellow'
+        WHEN l.wd_late <= getvariable('a15_orange_max_wd') THEN 'orange'
+        ELSE 'red'
+    END AS colour,
+    l.wd_late AS metric,
+    CAST(NULL AS DECIMAL(18, 2)) AS amount,
+    json_object('accepted_on', l.accepted_on, 'extension_approved', l.extended, 'limit_wd', l.limit_wd,
+                'limit_day', l.limit_day, 'decided_on', l.decided_on, 'wd_late', l.wd_late) AS evidence,
+    l.limit_day + 1 AS first_due,
+    '' AS period
+FROM limits AS l
+LEFT JOIN stg_officers AS o ON o.officer_id = l.officer_id
+WHERE l.measured_to > l.limit_day
