@@ -59,7 +59,7 @@ func Generate(cfg Config) (*Dataset, error) {
 	w.emitReference(em)
 	clearance, facts := w.generateClearance()
 	em.Merge(clearance)
-	followUps := []followUp{(*World).generateTax, (*World).generateProcedures, (*World).generateSupervision}
+	followUps := []followUp{(*World).generateTax, (*World).generateProcedures, (*World).generateSupervision, (*World).generateArrears}
 	out := make([]*Emitter, len(followUps))
 	var wg sync.WaitGroup
 	for i, f := range followUps {

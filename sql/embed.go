@@ -7,5 +7,5 @@ import "embed"
 
 // FS is the embedded models and parameter catalogue.
 //
-//go:embed parameters.yaml dims rules
+//go:embed parameters.yaml dims facts rules
 var FS embed.FS
