@@ -1,0 +1,134 @@
+/* ---
+kind: table
+tags: [rules, clearance]
+rule:
+  id: B15
+  name_zh: 非当班时间审批放行修改
+  name_en: Approvals, releases or modifications outside duty hours
+  category: b
+  area: any
+  object_type: officers
+  detects: >
+    an officer approving, releasing or deciding a modification outside the
+    officer's duty hours, counted per officer and month
+  grading: 3 or more in a month yellow, 10 or more orange, any on a high-tax declaration red
+  basis: internal control
+  method: >
+    Acts are declaration_events rows with an officer of step manual_review,
+    tariff_review or fee_waiver (approvals), release, or modify_decision or
+    cancel_decision (modifications), whatever the outcome. An act is on duty
+    when a duty_roster shift of the officer (dated that day or the day
+    before, for shifts past midnight) covers its time, or when the officer
+    has no roster row for that day, the day is a working day and the time is
+    within the default hours 08:30–17:30 (start included, end excluded).
+    Acts are counted per officer and calendar month of their local date
+    (period 'YYYY-MM'). A month warns from 3 acts, or from a single act on a
+    high-tax declaration, one whose duty_payable plus vat_payable reaches
+    b15_high_tax (M2 by default: the tax at which the money grading turns
+    red); it is red then, else orange from 10 acts. It is due on the day of
+    the third act, or of the first high-tax act if earlier.
+params: [b15_yellow_count, b15_orange_count, b15_high_tax, b15_default_start, b15_default_end]
+parameters:
+  - name: b15_yellow_count
+    default: 3
+    unit: acts per month
+    rules: [B15]
+    description: off-duty acts of one officer in a month from which the month warns yellow
+  - name: b15_orange_count
+    default: 10
+    unit: acts per month
+    rules: [B15]
+    description: off-duty acts of one officer in a month from which the warning is orange
+  - name: b15_high_tax
+    default: 100000
+    unit: CNY
+    rules: [B15]
+    description: a declaration with duty and VAT of at least this is high-tax; any off-duty act on one is red
+  - name: b15_default_start
+    default: '08:30:00'
+    unit: local time
+    rules: [B15]
+    description: start of an officer's hours on a working day without a roster row (contract)
+  - name: b15_default_end
+    default: '17:30:00'
+    unit: local time
+    rules: [B15]
+    description: end (excluded) of an officer's hours on a working day without a roster row (contract)
+tests:
+  - unique: [object_key, period]
+--- */
+WITH acts AS (
+    SELECT
+        e.event_id, e.decl_no, e.officer_id, e.step, e.occurred_at,
+        CAST(e.occurred_at AS DATE) AS act_on
+    FROM stg_declaration_events AS e
+    WHERE e.step IN ('manual_review', 'tariff_review', 'fee_waiver', 'release', 'modify_decision', 'cancel_decision')
+      AND e.officer_id IS NOT NULL
+      AND e.occurred_at < getvariable('as_of_end')
+),
+rostered AS (
+    -- Shifts of the act's day and the day before, which may run past midnight.
+    SELECT
+        a.event_id,
+        bool_or(r.shift_start <= a.occurred_at AND a.occurred_at < r.shift_end) AS in_shift,
+        bool_or(r.duty_date = a.act_on) AS has_row
+    FROM acts AS a
+    JOIN stg_duty_roster AS r
+        ON r.officer_id = a.officer_id
+       AND r.duty_date BETWEEN a.act_on - 1 AND a.act_on
+    GROUP BY a.event_id
+),
+off_duty AS (
+    SELECT
+        a.*,
+        coalesce(d.duty_payable, 0) + coalesce(d.vat_payable, 0) >= getvariable('b15_high_tax') AS high_tax
+    FROM acts AS a
+    JOIN dim_date AS dd ON dd.date = a.act_on
+    LEFT JOIN rostered AS r ON r.event_id = a.event_id
+    LEFT JOIN stg_declarations AS d ON d.decl_no = a.decl_no
+    WHERE NOT coalesce(r.in_shift, false)
+      AND NOT (
+          NOT coalesce(r.has_row, false)
+          AND dd.is_workday
+          -- A local date plus a time is a local timestamp: the session's zone places it.
+          AND a.occurred_at >= CAST(a.act_on + CAST(getvariable('b15_default_start') AS TIME) AS TIMESTAMPTZ)
+          AND a.occurred_at < CAST(a.act_on + CAST(getvariable('b15_default_end') AS TIME) AS TIMESTAMPTZ)
+      )
+),
+monthly AS (
+    SELECT
+        officer_id,
+        strftime(act_on, '%Y-%m') AS period,
+        count(*) AS acts,
+        count(*) FILTER (WHERE high_tax) AS high_tax_acts,
+        min(act_on) FILTER (WHERE high_tax) AS first_high_tax_on,
+        list(act_on ORDER BY occurred_at, event_id) AS days,
+        list(json_object('event_id', event_id, 'decl_no', decl_no, 'step', step, 'occurred_at', occurred_at,
+                         'high_tax', high_tax) ORDER BY occurred_at, event_id) AS detail
+    FROM off_duty
+    GROUP BY ALL
+)
+SELECT
+    '1' AS rule_version,
+    m.officer_id AS object_key,
+    m.officer_id,
+    o.dept_id,
+    CAST(NULL AS VARCHAR) AS ent_code,
+    CASE
+        WHEN m.high_tax_acts > 0 THEN 'red'
+        WHEN m.acts >= getvariable('b15_orange_count') THEN 'orange'
+        ELSE 'yellow'
+    END AS colour,
+    m.acts AS metric,
+    CAST(NULL AS DECIMAL(18, 2)) AS amount,
+    json_object('acts', m.acts, 'high_tax_acts', m.high_tax_acts, 'first_acts', list_slice(m.detail, 1, 20)) AS evidence,
+    CASE
+        WHEN m.acts >= getvariable('b15_yellow_count') AND m.first_high_tax_on IS NOT NULL
+            THEN least(m.days[getvariable('b15_yellow_count')], m.first_high_tax_on)
+        WHEN m.acts >= getvariable('b15_yellow_count') THEN m.days[getvariable('b15_yellow_count')]
+        ELSE m.first_high_tax_on
+    END AS first_due,
+    m.period
+FROM monthly AS m
+LEFT JOIN stg_officers AS o ON o.officer_id = m.officer_id
+WHERE m.acts >= getvariable('b15_yellow_count') OR m.high_tax_acts > 0
