@@ -19,6 +19,7 @@ import (
 type Expected struct {
 	RuleID    string
 	ObjectKey string
+	Period    string // the quarter or month a counted rule is about; "" for one object
 	Colour    string // "" when the rule grades no colour (module V)
 }
 
@@ -27,6 +28,7 @@ type Expected struct {
 type Raised struct {
 	RuleID    string
 	ObjectKey string
+	Period    string
 	Colour    string
 }
 
@@ -68,10 +70,10 @@ type Evaluation struct {
 // that turns each into (rule, object, colour). Voucher checks count as
 // module V's warnings when the outcome calls for a check by the taxpayer.
 var warningSources = map[string]string{
-	"fact_deadline_breach":      "SELECT rule_id, object_key, colour FROM fact_deadline_breach",
-	"fact_procedure_deviation":  "SELECT rule_id, object_key, colour FROM fact_procedure_deviation",
-	"fact_relationship_anomaly": "SELECT rule_id, object_key, colour FROM fact_relationship_anomaly",
-	"fact_voucher_check":        "SELECT 'V', check_id, '' FROM fact_voucher_check WHERE outcome IN ('mismatch', 'duplicate', 'missing')",
+	"fact_deadline_breach":      "SELECT rule_id, object_key, period, colour FROM fact_deadline_breach",
+	"fact_procedure_deviation":  "SELECT rule_id, object_key, period, colour FROM fact_procedure_deviation",
+	"fact_relationship_anomaly": "SELECT rule_id, object_key, period, colour FROM fact_relationship_anomaly",
+	"fact_voucher_check":        "SELECT 'V', check_id, '', '' FROM fact_voucher_check WHERE outcome IN ('mismatch', 'duplicate', 'missing')",
 }
 
 // ReadWarnings reads the warnings of the data folder's current build.
@@ -117,7 +119,7 @@ func ReadWarnings(ctx context.Context, dataDir string) (build string, asOf schem
 	for rows.Next() {
 		var r Raised
 		var colour sql.NullString
-		if err := rows.Scan(&r.RuleID, &r.ObjectKey, &colour); err != nil {
+		if err := rows.Scan(&r.RuleID, &r.ObjectKey, &r.Period, &colour); err != nil {
 			return "", 0, nil, err
 		}
 		r.Colour = colour.String
@@ -133,18 +135,29 @@ func ReadWarnings(ctx context.Context, dataDir string) (build string, asOf schem
 	return info.Build, info.AsOf, out, nil
 }
 
-// Score compares raised warnings with the expected ones, per rule. A rule
+// warningKey identifies a warning for scoring.
+type warningKey struct{ rule, object, period string }
+
+// label names the warning's object in a report.
+func (k warningKey) label() string {
+	if k.period == "" {
+		return k.object
+	}
+	return k.object + " (" + k.period + ")"
+}
+
+// Score compares raised warnings with the expected ones, per rule: a
+// warning matches when rule, object and period agree. A rule
 // appears if either side has it; rules lists rules to show even with
 // neither (a rule of the catalogue nothing was planted for).
 func Score(expected []Expected, raised []Raised, rules []string) Evaluation {
-	type key struct{ rule, object string }
-	want := map[key]string{}
+	want := map[warningKey]string{}
 	for _, e := range expected {
-		want[key{e.RuleID, e.ObjectKey}] = e.Colour
+		want[warningKey{e.RuleID, e.ObjectKey, e.Period}] = e.Colour
 	}
-	got := map[key]string{}
+	got := map[warningKey]string{}
 	for _, r := range raised {
-		got[key{r.RuleID, r.ObjectKey}] = r.Colour
+		got[warningKey{r.RuleID, r.ObjectKey, r.Period}] = r.Colour
 	}
 	scores := map[string]*RuleScore{}
 	score := func(rule string) *RuleScore {
@@ -156,15 +169,18 @@ func Score(expected []Expected, raised []Raised, rules []string) Evaluation {
 	for _, r := range rules {
 		score(r)
 	}
+	compareKeys := func(a, b warningKey) int {
+		return cmp.Or(cmp.Compare(a.rule, b.rule), cmp.Compare(a.object, b.object), cmp.Compare(a.period, b.period))
+	}
 	ev := Evaluation{Misses: map[string][]string{}, FalseAlarms: map[string][]string{}}
-	for _, k := range slices.SortedFunc(maps.Keys(want), func(a, b key) int { return cmp.Or(cmp.Compare(a.rule, b.rule), cmp.Compare(a.object, b.object)) }) {
+	for _, k := range slices.SortedFunc(maps.Keys(want), compareKeys) {
 		s := score(k.rule)
 		s.Truth++
 		colour, ok := got[k]
 		switch {
 		case !ok:
 			if len(ev.Misses[k.rule]) < 5 {
-				ev.Misses[k.rule] = append(ev.Misses[k.rule], k.object)
+				ev.Misses[k.rule] = append(ev.Misses[k.rule], k.label())
 			}
 		default:
 			s.Matched++
@@ -173,11 +189,11 @@ func Score(expected []Expected, raised []Raised, rules []string) Evaluation {
 			}
 		}
 	}
-	for _, k := range slices.SortedFunc(maps.Keys(got), func(a, b key) int { return cmp.Or(cmp.Compare(a.rule, b.rule), cmp.Compare(a.object, b.object)) }) {
+	for _, k := range slices.SortedFunc(maps.Keys(got), compareKeys) {
 		s := score(k.rule)
 		s.Raised++
 		if _, ok := want[k]; !ok && len(ev.FalseAlarms[k.rule]) < 5 {
-			ev.FalseAlarms[k.rule] = append(ev.FalseAlarms[k.rule], k.object)
+			ev.FalseAlarms[k.rule] = append(ev.FalseAlarms[k.rule], k.label())
 		}
 	}
 	for _, r := range slices.Sorted(maps.Keys(scores)) {

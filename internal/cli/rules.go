@@ -184,7 +184,7 @@ The build should be as of the truth's as-of date. With --min-precision or
 func expectedOf(t simulator.Truth) []jobs.Expected {
 	out := make([]jobs.Expected, 0, len(t.Rows))
 	for _, r := range t.Rows {
-		out = append(out, jobs.Expected{RuleID: r.RuleID, ObjectKey: r.ObjectKey, Colour: r.Colour})
+		out = append(out, jobs.Expected{RuleID: r.RuleID, ObjectKey: r.ObjectKey, Period: r.Period, Colour: r.Colour})
 	}
 	return out
 }
