@@ -1,0 +1,71 @@
+/* ---
+kind: table
+tags: [rules, clearance]
+rule:
+  id: B01
+  name_zh: 未缴税款放行
+  name_en: Released before the tax was paid
+  category: b
+  area: release
+  object_type: declarations
+  detects: goods released before the tax (duty, VAT, consumption tax) was paid, with no guarantee and not under aggregated payment
+  grading: orange; red when the unpaid tax is above M2
+  basis: 海关法 29
+  method: >
+    Tax is the duty, VAT and consumption tax vouchers of the declaration
+    issued by the release day (the 滞报金 and the late-payment surcharge are
+    fees; a voucher issued after release is additional tax claimed later). A
+    voucher counts as unpaid at release when it has no payment date, or one
+    later than the release day (paid_on is a date, so a payment on the
+    release day counts as before it). The unpaid tax is the sum of those
+    vouchers; the officer is the one who took the release step.
+params: [m2]
+tests:
+  - unique: [object_key]
+--- */
+WITH released AS (
+    -- Declarations released on their own payment: neither 汇总征税 nor a guarantee.
+    SELECT d.decl_no, d.consignee_code, CAST(d.released_at AS DATE) AS released_on
+    FROM stg_declarations AS d
+    WHERE d.released_at IS NOT NULL
+      AND CAST(d.released_at AS DATE) <= getvariable('as_of')
+      AND NOT coalesce(d.aggregated_tax, false)
+      AND d.guarantee_no IS NULL
+),
+unpaid AS (
+    SELECT
+        r.decl_no,
+        sum(v.amount) AS unpaid_tax,
+        list(v.voucher_no ORDER BY v.voucher_no) AS vouchers
+    FROM released AS r
+    JOIN stg_tax_vouchers AS v ON v.decl_no = r.decl_no
+    WHERE v.tax_type IN ('duty', 'vat', 'consumption')
+      -- A voucher issued after the release is additional tax claimed later
+      -- (补征/追征, B14's object), not tax due before the goods could go.
+      AND coalesce(v.issued_on, r.released_on) <= r.released_on
+      AND (v.paid_on IS NULL OR v.paid_on > r.released_on)
+    GROUP BY r.decl_no
+),
+release_step AS (
+    -- The first release step of each declaration names the officer answerable.
+    SELECT e.decl_no, e.officer_id, e.dept_id
+    FROM stg_declaration_events AS e
+    WHERE e.step = 'release' AND e.officer_id IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY e.decl_no ORDER BY e.occurred_at, e.event_id) = 1
+)
+SELECT
+    '1' AS rule_version,
+    r.decl_no AS object_key,
+    s.officer_id,
+    coalesce(s.dept_id, o.dept_id) AS dept_id,
+    r.consignee_code AS ent_code,
+    CASE WHEN u.unpaid_tax > getvariable('m2') THEN 'red' ELSE 'orange' END AS colour,
+    u.unpaid_tax AS metric,
+    u.unpaid_tax AS amount,
+    json_object('released_on', r.released_on, 'unpaid_tax', u.unpaid_tax, 'unpaid_vouchers', u.vouchers) AS evidence,
+    r.released_on AS first_due,
+    '' AS period
+FROM released AS r
+JOIN unpaid AS u ON u.decl_no = r.decl_no
+LEFT JOIN release_step AS s ON s.decl_no = r.decl_no
+LEFT JOIN stg_officers AS o ON o.officer_id = s.officer_id

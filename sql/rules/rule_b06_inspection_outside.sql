@@ -1,0 +1,46 @@
+/* ---
+kind: table
+tags: [rules, inspection]
+rule:
+  id: B06
+  name_zh: 未经申请在监管区外查验
+  name_en: Inspection outside the control area without the trader's request
+  category: b
+  area: inspection
+  object_type: inspections
+  detects: an inspection started outside the customs control area without the trader's written request
+  grading: orange
+  basis: 署令 138 art 4
+  method: >
+    An inspection counts once it has started. A trader_request that is false
+    or missing counts as no request. The lead officer (first listed) answers.
+tests:
+  - unique: [object_key]
+--- */
+WITH started AS (
+    SELECT
+        i.inspection_id, i.decl_no, CAST(i.started_at AS DATE) AS started_on,
+        json_extract_string(i.officers, '$[0]') AS lead_officer,
+        i.trader_request
+    FROM stg_inspections AS i
+    WHERE i.started_at IS NOT NULL
+      AND CAST(i.started_at AS DATE) <= getvariable('as_of')
+      AND i.location = 'outside'
+      AND NOT coalesce(i.trader_request, false)
+)
+SELECT
+    '1' AS rule_version,
+    s.inspection_id AS object_key,
+    s.lead_officer AS officer_id,
+    o.dept_id,
+    d.consignee_code AS ent_code,
+    'orange' AS colour,
+    NULL AS metric,
+    NULL AS amount,
+    json_object('decl_no', s.decl_no, 'started_on', s.started_on, 'location', 'outside',
+                'trader_request', s.trader_request) AS evidence,
+    s.started_on AS first_due,
+    '' AS period
+FROM started AS s
+LEFT JOIN stg_officers AS o ON o.officer_id = s.lead_officer
+LEFT JOIN stg_declarations AS d ON d.decl_no = s.decl_no
