@@ -69,21 +69,12 @@ late AS (
         floor(customs_value * CAST(getvariable('a01_daily_rate') AS DECIMAL(18, 6)) * (declared_on - limit_day)) AS fee
     FROM imports
     WHERE declared_on > limit_day
-),
--- The officer who confirmed taxes and fees, else the one who reviewed the declaration.
-reviewer AS (
-    SELECT decl_no, officer_id, dept_id
-    FROM stg_declaration_events
-    WHERE step IN ('tariff_review', 'manual_review')
-      AND officer_id IS NOT NULL
-      AND occurred_at < getvariable('as_of_end')
-    QUALIFY row_number() OVER (PARTITION BY decl_no ORDER BY step = 'tariff_review' DESC, occurred_at, event_id) = 1
 )
 SELECT
     '1' AS rule_version,
     l.decl_no AS object_key,
-    r.officer_id,
-    coalesce(r.dept_id, o.dept_id) AS dept_id,
+    h.fee_officer_id AS officer_id,
+    coalesce(h.fee_officer_dept_id, o.dept_id) AS dept_id,
     l.consignee_code AS ent_code,
     CASE
         WHEN l.fee < getvariable('a01_yellow_below') THEN 'yellow'
@@ -97,8 +88,8 @@ SELECT
     l.declared_on AS first_due,
     '' AS period
 FROM late AS l
-LEFT JOIN reviewer AS r ON r.decl_no = l.decl_no
-LEFT JOIN stg_officers AS o ON o.officer_id = r.officer_id
+LEFT JOIN int_declaration_handlers AS h ON h.decl_no = l.decl_no
+LEFT JOIN stg_officers AS o ON o.officer_id = h.fee_officer_id
 WHERE l.fee >= getvariable('a01_min_fee')
   AND coalesce(l.late_declaration_fee_levied, 0) = 0
   AND l.fee_exemption_code IS NULL

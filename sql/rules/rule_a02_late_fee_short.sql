@@ -55,21 +55,12 @@ computed AS (
 short AS (
     SELECT *, fee - late_declaration_fee_levied AS shortfall
     FROM computed
-),
--- The officer who confirmed taxes and fees, else the one who reviewed the declaration.
-reviewer AS (
-    SELECT decl_no, officer_id, dept_id
-    FROM stg_declaration_events
-    WHERE step IN ('tariff_review', 'manual_review')
-      AND officer_id IS NOT NULL
-      AND occurred_at < getvariable('as_of_end')
-    QUALIFY row_number() OVER (PARTITION BY decl_no ORDER BY step = 'tariff_review' DESC, occurred_at, event_id) = 1
 )
 SELECT
     '1' AS rule_version,
     s.decl_no AS object_key,
-    r.officer_id,
-    coalesce(r.dept_id, o.dept_id) AS dept_id,
+    h.fee_officer_id AS officer_id,
+    coalesce(h.fee_officer_dept_id, o.dept_id) AS dept_id,
     s.consignee_code AS ent_code,
     CASE
         WHEN s.shortfall < getvariable('m1') THEN 'yellow'
@@ -84,7 +75,7 @@ SELECT
     s.declared_on AS first_due,
     '' AS period
 FROM short AS s
-LEFT JOIN reviewer AS r ON r.decl_no = s.decl_no
-LEFT JOIN stg_officers AS o ON o.officer_id = r.officer_id
+LEFT JOIN int_declaration_handlers AS h ON h.decl_no = s.decl_no
+LEFT JOIN stg_officers AS o ON o.officer_id = h.fee_officer_id
 WHERE s.shortfall > s.fee * CAST(getvariable('a02_min_short_share') AS DECIMAL(18, 6))
   AND s.shortfall >= getvariable('a02_min_shortfall')

@@ -60,21 +60,12 @@ late AS (
     SELECT *, declared_on - arrival_date AS days_since_arrival
     FROM imports
     WHERE declared_on > limit_day
-),
--- The officer who confirmed taxes and fees, else the one who reviewed the declaration.
-reviewer AS (
-    SELECT decl_no, officer_id, dept_id
-    FROM stg_declaration_events
-    WHERE step IN ('tariff_review', 'manual_review')
-      AND officer_id IS NOT NULL
-      AND occurred_at < getvariable('as_of_end')
-    QUALIFY row_number() OVER (PARTITION BY decl_no ORDER BY step = 'tariff_review' DESC, occurred_at, event_id) = 1
 )
 SELECT
     '1' AS rule_version,
     l.decl_no AS object_key,
-    r.officer_id,
-    coalesce(r.dept_id, o.dept_id) AS dept_id,
+    h.fee_officer_id AS officer_id,
+    coalesce(h.fee_officer_dept_id, o.dept_id) AS dept_id,
     l.consignee_code AS ent_code,
     CASE
         WHEN l.days_since_arrival <= getvariable('a03_yellow_max_days') THEN 'yellow'
@@ -88,5 +79,5 @@ SELECT
     l.limit_day + 1 AS first_due,
     '' AS period
 FROM late AS l
-LEFT JOIN reviewer AS r ON r.decl_no = l.decl_no
-LEFT JOIN stg_officers AS o ON o.officer_id = r.officer_id
+LEFT JOIN int_declaration_handlers AS h ON h.decl_no = l.decl_no
+LEFT JOIN stg_officers AS o ON o.officer_id = h.fee_officer_id

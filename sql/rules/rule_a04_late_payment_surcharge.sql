@@ -62,21 +62,12 @@ late AS (
         floor(amount * CAST(getvariable('a04_daily_rate') AS DECIMAL(18, 6)) * (paid_on - limit_day)) AS surcharge
     FROM paid
     WHERE paid_on > limit_day
-),
--- The officer who confirmed taxes and fees, else the one who reviewed the declaration.
-reviewer AS (
-    SELECT decl_no, officer_id, dept_id
-    FROM stg_declaration_events
-    WHERE step IN ('tariff_review', 'manual_review')
-      AND officer_id IS NOT NULL
-      AND occurred_at < getvariable('as_of_end')
-    QUALIFY row_number() OVER (PARTITION BY decl_no ORDER BY step = 'tariff_review' DESC, occurred_at, event_id) = 1
 )
 SELECT
     '1' AS rule_version,
     l.voucher_no AS object_key,
-    r.officer_id,
-    coalesce(r.dept_id, o.dept_id) AS dept_id,
+    h.fee_officer_id AS officer_id,
+    coalesce(h.fee_officer_dept_id, o.dept_id) AS dept_id,
     d.consignee_code AS ent_code,
     CASE
         WHEN l.surcharge < getvariable('m1') THEN 'yellow'
@@ -92,6 +83,6 @@ SELECT
     '' AS period
 FROM late AS l
 LEFT JOIN stg_declarations AS d ON d.decl_no = l.decl_no
-LEFT JOIN reviewer AS r ON r.decl_no = l.decl_no
-LEFT JOIN stg_officers AS o ON o.officer_id = r.officer_id
+LEFT JOIN int_declaration_handlers AS h ON h.decl_no = l.decl_no
+LEFT JOIN stg_officers AS o ON o.officer_id = h.fee_officer_id
 WHERE l.surcharge >= getvariable('a04_min_surcharge')

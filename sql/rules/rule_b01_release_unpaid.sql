@@ -45,19 +45,12 @@ unpaid AS (
       AND coalesce(v.issued_on, r.released_on) <= r.released_on
       AND (v.paid_on IS NULL OR v.paid_on > r.released_on)
     GROUP BY r.decl_no
-),
-release_step AS (
-    -- The first release step of each declaration names the officer answerable.
-    SELECT e.decl_no, e.officer_id, e.dept_id
-    FROM stg_declaration_events AS e
-    WHERE e.step = 'release' AND e.officer_id IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY e.decl_no ORDER BY e.occurred_at, e.event_id) = 1
 )
 SELECT
     '1' AS rule_version,
     r.decl_no AS object_key,
-    s.officer_id,
-    coalesce(s.dept_id, o.dept_id) AS dept_id,
+    h.releaser_id AS officer_id,
+    coalesce(h.releaser_dept_id, o.dept_id) AS dept_id,
     r.consignee_code AS ent_code,
     CASE WHEN u.unpaid_tax > getvariable('m2') THEN 'red' ELSE 'orange' END AS colour,
     u.unpaid_tax AS metric,
@@ -67,5 +60,5 @@ SELECT
     '' AS period
 FROM released AS r
 JOIN unpaid AS u ON u.decl_no = r.decl_no
-LEFT JOIN release_step AS s ON s.decl_no = r.decl_no
-LEFT JOIN stg_officers AS o ON o.officer_id = s.officer_id
+LEFT JOIN int_declaration_handlers AS h ON h.decl_no = r.decl_no
+LEFT JOIN stg_officers AS o ON o.officer_id = h.releaser_id

@@ -44,19 +44,12 @@ guaranteed AS (
     FROM released AS r
     LEFT JOIN at_release AS a ON a.decl_no = r.decl_no
     LEFT JOIN stg_guarantees AS g ON g.guarantee_no = r.guarantee_no
-),
-release_step AS (
-    -- The first release step of each declaration names the officer answerable.
-    SELECT e.decl_no, e.officer_id, e.dept_id
-    FROM stg_declaration_events AS e
-    WHERE e.step = 'release' AND e.officer_id IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY e.decl_no ORDER BY e.occurred_at, e.event_id) = 1
 )
 SELECT
     '1' AS rule_version,
     g.decl_no AS object_key,
-    s.officer_id,
-    coalesce(s.dept_id, o.dept_id) AS dept_id,
+    h.releaser_id AS officer_id,
+    coalesce(h.releaser_dept_id, o.dept_id) AS dept_id,
     g.consignee_code AS ent_code,
     'red' AS colour,
     1 AS metric,
@@ -66,6 +59,6 @@ SELECT
     g.released_on AS first_due,
     '' AS period
 FROM guaranteed AS g
-LEFT JOIN release_step AS s ON s.decl_no = g.decl_no
-LEFT JOIN stg_officers AS o ON o.officer_id = s.officer_id
+LEFT JOIN int_declaration_handlers AS h ON h.decl_no = g.decl_no
+LEFT JOIN stg_officers AS o ON o.officer_id = h.releaser_id
 WHERE coalesce(g.licence_missing, false)

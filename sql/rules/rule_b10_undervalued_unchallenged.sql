@@ -101,19 +101,13 @@ lost AS (
                          'qty', qty, 'shortfall', shortfall) ORDER BY item_no) AS items
     FROM item_loss
     GROUP BY decl_no
-),
-officer AS (
-    -- The manual reviewer, who should have challenged the price, else the releaser.
-    SELECT e.decl_no, e.officer_id, e.dept_id
-    FROM stg_declaration_events AS e
-    WHERE e.step IN ('manual_review', 'release') AND e.officer_id IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY e.decl_no ORDER BY e.step = 'manual_review' DESC, e.occurred_at, e.event_id) = 1
 )
 SELECT
     '1' AS rule_version,
     d.decl_no AS object_key,
-    s.officer_id,
-    coalesce(s.dept_id, o.dept_id) AS dept_id,
+    -- the manual reviewer, who should have challenged the price, else the releaser
+    coalesce(h.reviewer_id, h.releaser_id) AS officer_id,
+    coalesce(CASE WHEN h.reviewer_id IS NOT NULL THEN h.reviewer_dept_id ELSE h.releaser_dept_id END, o.dept_id) AS dept_id,
     d.consignee_code AS ent_code,
     CASE
         WHEN l.tax_lost < getvariable('m1') THEN 'yellow'
@@ -128,5 +122,5 @@ SELECT
     '' AS period
 FROM due AS d
 JOIN lost AS l ON l.decl_no = d.decl_no
-LEFT JOIN officer AS s ON s.decl_no = d.decl_no
-LEFT JOIN stg_officers AS o ON o.officer_id = s.officer_id
+LEFT JOIN int_declaration_handlers AS h ON h.decl_no = d.decl_no
+LEFT JOIN stg_officers AS o ON o.officer_id = coalesce(h.reviewer_id, h.releaser_id)

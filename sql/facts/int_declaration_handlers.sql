@@ -1,0 +1,41 @@
+/* ---
+kind: table
+tags: [facts, clearance]
+description: >
+  Who handled each declaration: the first officer (and the department the
+  event names) of each step that rules hold someone answerable for — manual
+  review, tariff review (taxes and fees confirmed), release — read in one
+  pass over the events, so the rules that need them do not each rescan.
+  fee_officer is the tariff reviewer, else the manual reviewer: acceptance is
+  a system step, so they answer for fees and levies.
+tests:
+  - unique: [decl_no]
+  - not_null: [decl_no]
+--- */
+WITH steps AS (
+    SELECT
+        decl_no, step, officer_id, dept_id,
+        row_number() OVER (PARTITION BY decl_no, step ORDER BY occurred_at, event_id) AS nth
+    FROM stg_declaration_events
+    WHERE step IN ('manual_review', 'tariff_review', 'release')
+      AND officer_id IS NOT NULL
+      AND occurred_at < getvariable('as_of_end')
+),
+firsts AS (
+    SELECT
+        decl_no,
+        any_value(officer_id) FILTER (WHERE step = 'manual_review') AS reviewer_id,
+        any_value(dept_id) FILTER (WHERE step = 'manual_review') AS reviewer_dept_id,
+        any_value(officer_id) FILTER (WHERE step = 'tariff_review') AS tariff_reviewer_id,
+        any_value(dept_id) FILTER (WHERE step = 'tariff_review') AS tariff_reviewer_dept_id,
+        any_value(officer_id) FILTER (WHERE step = 'release') AS releaser_id,
+        any_value(dept_id) FILTER (WHERE step = 'release') AS releaser_dept_id
+    FROM steps
+    WHERE nth = 1
+    GROUP BY decl_no
+)
+SELECT
+    *,
+    coalesce(tariff_reviewer_id, reviewer_id) AS fee_officer_id,
+    CASE WHEN tariff_reviewer_id IS NOT NULL THEN tariff_reviewer_dept_id ELSE reviewer_dept_id END AS fee_officer_dept_id
+FROM firsts
