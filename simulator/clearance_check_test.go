@@ -169,6 +169,8 @@ func (v *clearanceView) breaches() []breach {
 	out = append(out, v.handCancels()...)
 	out = append(out, v.separation()...)
 	out = append(out, v.tiedHandling()...)
+	out = append(out, v.modificationBreaches()...)
+	out = append(out, v.valueBreaches()...)
 	slices.SortFunc(out, func(a, b breach) int { return cmp.Or(cmp.Compare(a.rule, b.rule), cmp.Compare(a.key, b.key)) })
 	return out
 }
@@ -306,7 +308,9 @@ func (v *clearanceView) unpaidReleases() []breach {
 		var owed schemas.Money
 		unpaid := false
 		for _, t := range v.vouchers[no] {
-			if (*t.TaxType == "duty" || *t.TaxType == "vat") && (t.PaidOn == nil || *t.PaidOn > day) {
+			// Tax claimed after release (B14's additional tax) was not
+			// owed at release.
+			if (*t.TaxType == "duty" || *t.TaxType == "vat") && *t.IssuedOn <= day && (t.PaidOn == nil || *t.PaidOn > day) {
 				unpaid, owed = true, owed+*t.Amount
 			}
 		}

@@ -31,10 +31,12 @@ type declPlan struct {
 	order             *orderPlan
 	insp              *inspPlan
 	mods              []*modPlan
+	reqs              []*reqPlan // requests planted once the plan is complete (clearance_modify.go)
 	vouchers          []*voucherPlan
 	releaser          *Officer
 	releasedAt        time.Time
 	b16               *b16Plan
+	b10               *b10Plan
 }
 
 // state is a change of the declaration's status.
@@ -64,6 +66,8 @@ type dayGen struct {
 	// today: at most one a fortnight, so no officer collects five a quarter
 	// (C03) by chance.
 	reassigns map[*Dept]int
+	// offHours are the B15 anomalies of the day's release officers, by sub.
+	offHours map[*Dept][]*offHoursPlan
 }
 
 // clearanceDay generates day i: about DeclsPerDay declarations on a working
@@ -74,6 +78,7 @@ func (w *World) clearanceDay(env *clearanceEnv, r *rota, i int) *dayResult {
 		res:       &dayResult{em: newEmitter(w.End), stats: clearanceStats{}},
 		reassigns: map[*Dept]int{},
 	}
+	g.offHours = g.offHoursPlans()
 	n := w.scale.DeclsPerDay
 	if !w.Cal.IsWorkday(g.day) {
 		n /= 10
@@ -92,6 +97,7 @@ func (w *World) clearanceDay(env *clearanceEnv, r *rota, i int) *dayResult {
 		p := g.declaration(sub, serial[sub.Index], g.day.Time().Add(time.Duration(off)*time.Second))
 		g.emit(p)
 	}
+	g.offHoursTruth()
 	return g.res
 }
 
@@ -99,6 +105,8 @@ func (w *World) clearanceDay(env *clearanceEnv, r *rota, i int) *dayResult {
 func (g *dayGen) declaration(sub *Dept, serial int, at time.Time) *declPlan {
 	p := g.basics(sub, serial, at)
 	g.arrival(p)
+	g.undeclared(p)
+	g.undervalue(p)
 	g.autoReview(p)
 	ready, ok := g.review(p)
 	if !ok {
@@ -112,6 +120,7 @@ func (g *dayGen) declaration(sub *Dept, serial int, at time.Time) *declPlan {
 		return p
 	}
 	g.release(p, ready)
+	g.undervaluedTruth(p)
 	g.modifyAfter(p)
 	return p
 }

@@ -45,6 +45,10 @@ func (g *dayGen) pick(p *declPlan, post string, t time.Time, exclude ...*Officer
 	ok := func(o *Officer) bool {
 		return !slices.Contains(exclude, o) && !p.tied(o) && g.w.OnDuty(o.ID, t)
 	}
+	// A planted collusion (C01, C02) tilts the draw towards its officer.
+	if c := g.w.colluder(p, post); c != nil && ok(c.officer) && slices.Contains(list, c.officer) && g.rng.Float64() < c.bias {
+		return c.officer
+	}
 	// Rejection sampling keeps the draw uniform over the eligible officers.
 	for range 4 {
 		if o := list[g.rng.IntN(len(list))]; ok(o) {

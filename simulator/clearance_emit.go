@@ -10,18 +10,9 @@ import (
 
 // emit writes a planned declaration out as record versions and its facts.
 func (g *dayGen) emit(p *declPlan) {
+	g.modify(p)
 	em := g.res.em
-	rec := p.rec
-	var last time.Time
-	for _, st := range p.states {
-		rec.Status = ptr(st.status)
-		if st.status == "released" {
-			rec.ReleasedAt = ptr(st.at)
-		}
-		rec.UpdatedAt = bump(last, st.at)
-		last = rec.UpdatedAt
-		em.Emit(&rec)
-	}
+	g.emitDeclaration(p)
 	for i := range p.items {
 		it := p.items[i]
 		it.UpdatedAt = *p.rec.DeclaredAt
@@ -46,6 +37,34 @@ func (g *dayGen) emit(p *declPlan) {
 	g.emitMods(p)
 	g.emitVouchers(p)
 	g.res.facts = append(g.res.facts, g.facts(p))
+}
+
+// emitDeclaration writes a version at each change of status and at each
+// approved change of the tax.
+func (g *dayGen) emitDeclaration(p *declPlan) {
+	rec := p.rec
+	var last time.Time
+	put := func(at time.Time) {
+		rec.UpdatedAt = bump(last, at)
+		last = rec.UpdatedAt
+		g.res.em.Emit(&rec)
+	}
+	cuts := p.taxChanges()
+	for _, st := range p.states {
+		for ; len(cuts) > 0 && cuts[0].decided.Before(st.at); cuts = cuts[1:] {
+			rec.DutyPayable, rec.VATPayable = ptr(cuts[0].duty), ptr(cuts[0].vat)
+			put(cuts[0].decided)
+		}
+		rec.Status = ptr(st.status)
+		if st.status == "released" {
+			rec.ReleasedAt = ptr(st.at)
+		}
+		put(st.at)
+	}
+	for _, c := range cuts {
+		rec.DutyPayable, rec.VATPayable = ptr(c.duty), ptr(c.vat)
+		put(c.decided)
+	}
 }
 
 // bump is t, or a second after prev if t is not later: versions of one key
@@ -108,24 +127,44 @@ func (g *dayGen) emitInspection(p *declPlan) {
 		})
 }
 
+// emitMods writes the ordinary requests and the planted ones.
 func (g *dayGen) emitMods(p *declPlan) {
 	for _, m := range p.mods {
-		rec := &schemas.ModificationRequest{
-			RequestID: m.id, DeclNo: ptr(p.rec.DeclNo), Kind: ptr(m.kind), InitiatedBy: ptr("trader"), GroundCode: ptr(m.ground),
-			RequestedAt: ptr(m.requested), Changes: ptr(m.changes()), TaxDelta: ptr(schemas.Money(0)),
-		}
-		rec.UpdatedAt = m.requested
+		g.emitRequest(m.req(p))
+	}
+	for _, r := range p.reqs {
+		g.emitRequest(r)
+	}
+}
+
+// emitRequest writes a request, its extension and its decision, and the
+// items an approval changed.
+func (g *dayGen) emitRequest(r *reqPlan) {
+	rec := &schemas.ModificationRequest{
+		RequestID: r.id, DeclNo: ptr(r.declNo), Kind: ptr(r.kind), InitiatedBy: ptr("trader"),
+		RequestedAt: ptr(r.requested), Changes: ptr(r.changes), TaxDelta: ptr(r.taxDelta),
+	}
+	if r.ground != "" {
+		rec.GroundCode = ptr(r.ground)
+	}
+	rec.UpdatedAt = r.requested
+	g.res.em.Emit(rec)
+	if !r.extended.IsZero() {
+		rec.ExtensionApproved, rec.UpdatedAt = ptr(true), bump(rec.UpdatedAt, r.extended)
 		g.res.em.Emit(rec)
-		rec.DecidedAt, rec.OfficerID, rec.ExtensionApproved = ptr(m.decided), ptr(m.officer.ID), ptr(false)
-		rec.Decision = ptr("rejected")
-		if m.approved {
-			rec.Decision = ptr("approved")
-		}
-		rec.UpdatedAt = bump(m.requested, m.decided)
-		g.res.em.Emit(rec)
-		if m.approved && m.kind == "modify" {
-			it := p.items[m.item]
-			it.GoodsName, it.UpdatedAt = ptr(m.after), rec.UpdatedAt
+	}
+	rec.DecidedAt, rec.OfficerID, rec.Decision = ptr(r.decided), ptr(r.officer.ID), ptr("rejected")
+	if rec.ExtensionApproved == nil {
+		rec.ExtensionApproved = ptr(false)
+	}
+	if r.approved {
+		rec.Decision = ptr("approved")
+	}
+	rec.UpdatedAt = bump(rec.UpdatedAt, r.decided)
+	g.res.em.Emit(rec)
+	if r.approved {
+		for _, it := range r.items {
+			it.UpdatedAt = rec.UpdatedAt
 			g.res.em.Emit(&it)
 		}
 	}
@@ -139,11 +178,25 @@ func (g *dayGen) emitVouchers(p *declPlan) {
 		}
 		rec.UpdatedAt = v.issuedAt
 		g.res.em.Emit(rec)
+		if !v.waivedAt.IsZero() {
+			rec.WaivedBy, rec.Amount = ptr(v.waiver.ID), ptr(v.amount-v.waived)
+			if v.ground != "" {
+				rec.WaiverReason = ptr(v.ground)
+			}
+			if v.writtenOff {
+				rec.Status, rec.Amount = ptr("written_off"), ptr(v.amount)
+			}
+			rec.UpdatedAt = bump(rec.UpdatedAt, v.waivedAt)
+			g.res.em.Emit(rec)
+		}
+		if v.paidAt.IsZero() {
+			continue
+		}
 		rec.PaidOn, rec.Status = ptr(schemas.DateOf(v.paidAt)), ptr("paid")
 		if v.surcharge > 0 {
 			rec.SurchargeLevied = ptr(v.surcharge)
 		}
-		rec.UpdatedAt = bump(v.issuedAt, v.paidAt)
+		rec.UpdatedAt = bump(rec.UpdatedAt, v.paidAt)
 		g.res.em.Emit(rec)
 	}
 }
@@ -155,6 +208,11 @@ func (g *dayGen) facts(p *declPlan) *DeclFacts {
 		DeclNo: p.rec.DeclNo, Sub: p.sub, IE: *p.rec.IEFlag, TradeMode: *p.rec.TradeMode, Consignee: p.consignee, Broker: p.broker,
 		DeclaredAt: *p.rec.DeclaredAt, Status: p.status(end), CustomsValue: *p.rec.CustomsValue,
 		Duty: *p.rec.DutyPayable, VAT: *p.rec.VATPayable,
+	}
+	for _, c := range p.taxChanges() {
+		if c.decided.Before(end) {
+			f.Duty, f.VAT = c.duty, c.vat
+		}
 	}
 	if p.rec.ManualNo != nil {
 		f.ManualNo = *p.rec.ManualNo
@@ -182,7 +240,10 @@ func (g *dayGen) facts(p *declPlan) *DeclFacts {
 			continue
 		}
 		vf := VoucherFacts{VoucherNo: v.no, TaxType: v.taxType, Amount: v.amount, IssuedOn: schemas.DateOf(v.issuedAt), Taxpayer: p.consignee.USCC}
-		if v.paidAt.Before(end) {
+		if !v.waivedAt.IsZero() && v.waivedAt.Before(end) && !v.writtenOff {
+			vf.Amount -= v.waived
+		}
+		if !v.paidAt.IsZero() && v.paidAt.Before(end) {
 			vf.PaidOn = ptr(schemas.DateOf(v.paidAt))
 		}
 		f.Vouchers = append(f.Vouchers, vf)

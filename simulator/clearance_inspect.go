@@ -1,7 +1,9 @@
 package simulator
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/hlwarn/hlwarn/schemas"
@@ -34,7 +36,7 @@ func (g *dayGen) inspect(p *declPlan, after time.Time) time.Time {
 		in.outside, in.request = true, true
 	}
 	g.inspectionAnomalies(p, in)
-	if g.rng.IntN(100) < 5 {
+	if g.rng.IntN(100) < 5 && !g.w.suppressed(in.team) {
 		in.result, in.finding = "mismatch", findings[g.rng.IntN(len(findings))]
 	}
 	p.order.doneAt = in.finished
@@ -197,4 +199,136 @@ func worse(a, b string) string {
 		return b
 	}
 	return a
+}
+
+// suppressed reports whether a planted B08 officer is on the team: the
+// record then says "match, nothing found" whatever the goods hold.
+func (w *World) suppressed(team []*Officer) bool {
+	for _, o := range team {
+		if w.suppressors[o] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// B08's statistics, as rules.md and the Conventions give them.
+const (
+	b08MinInspections = 30
+	b08YellowZ        = 2
+	b08OrangeZ        = 3
+	b08RedZ           = 4
+)
+
+// inspectionSlot is one officer's place on a finished inspection.
+type inspectionSlot struct {
+	officer, sub string
+	day          schemas.Date
+	match        bool
+}
+
+// inspectionTruth is B08's ground truth as of the last day: every officer
+// whose "match, nothing found" rate over n ≥ 30 inspections in a quarter
+// lies more than 2 standard errors above the pooled rate of the other
+// officers of the subordinate customs (z = (r − p)/√(p(1 − p)/n)), graded
+// 2/3/4. Planted where the officer suppresses findings; the rest are the
+// chance exceedances the threshold admits (about 2 % of officers), as
+// background.
+func (w *World) inspectionTruth(em *Emitter, facts []*DeclFacts) {
+	sub := map[string]string{}
+	for _, f := range facts {
+		sub[f.DeclNo] = f.Sub.ID
+	}
+	e, _ := schemas.Lookup("inspections")
+	latest := map[string]Record{}
+	for _, r := range em.records["inspections"] {
+		if l, ok := latest[r.Key]; !ok || r.UpdatedAt.After(l.UpdatedAt) {
+			latest[r.Key] = r
+		}
+	}
+	var slots []inspectionSlot
+	for _, r := range latest {
+		rec, err := e.Decode(r.JSON)
+		if err != nil {
+			panic(fmt.Sprintf("simulator made an invalid inspection: %v", err))
+		}
+		slots = append(slots, slotsOf(rec.(*schemas.Inspection), sub)...)
+	}
+	last := w.cfg.LastDay()
+	for _, h := range inspectionHits(slots, last) {
+		src := w.suppressors[w.OfficerByID(h.officer)]
+		if src == "" {
+			src = Background
+		}
+		em.Truth(TruthRow{RuleID: "B08", Source: src, ObjectType: "officers", ObjectKey: h.officer, OfficerID: h.officer,
+			Date: h.due, Colour: h.colour, Period: h.period,
+			Note: fmt.Sprintf("nothing found in %d of %d inspections, z = %.2f against the peers", h.x, h.n, h.p)})
+	}
+}
+
+// slotsOf is a finished inspection's officers, with the subordinate
+// customs of its declaration.
+func slotsOf(in *schemas.Inspection, sub map[string]string) []inspectionSlot {
+	if in.Result == nil || in.FinishedAt == nil || in.Officers == nil || in.DeclNo == nil {
+		return nil
+	}
+	var ids []string
+	if err := json.Unmarshal([]byte(*in.Officers), &ids); err != nil {
+		panic(fmt.Sprintf("simulator made an invalid team for %s: %v", in.InspectionID, err))
+	}
+	var out []inspectionSlot
+	for _, id := range ids {
+		out = append(out, inspectionSlot{id, sub[*in.DeclNo], schemas.DateOf(*in.FinishedAt), *in.Result == "match"})
+	}
+	return out
+}
+
+// inspectionHits is B08 over the slots finished by last, per quarter of
+// the finish and subordinate customs (pairHit.p holds z, ent is empty).
+// An officer judged in two subordinate customs keeps the larger z.
+func inspectionHits(slots []inspectionSlot, last schemas.Date) []pairHit {
+	type key struct{ quarter, sub, officer string }
+	n, m := map[key]int{}, map[key]int{}
+	for _, s := range slots {
+		if s.day > last {
+			continue
+		}
+		for _, k := range []key{{quarterOf(s.day), s.sub, s.officer}, {quarterOf(s.day), s.sub, ""}} {
+			n[k]++
+			if s.match {
+				m[k]++
+			}
+		}
+	}
+	best := map[[2]string]pairHit{} // an officer judged in two subs keeps the larger z
+	for k, nn := range n {
+		g := key{k.quarter, k.sub, ""}
+		if k.officer == "" || nn < b08MinInspections || n[g] == nn {
+			continue
+		}
+		p := float64(m[g]-m[k]) / float64(n[g]-nn)
+		if p <= 0 || p >= 1 {
+			continue
+		}
+		z := (float64(m[k])/float64(nn) - p) / math.Sqrt(p*(1-p)/float64(nn))
+		if z <= b08YellowZ {
+			continue
+		}
+		colour := yellow
+		switch {
+		case z > b08RedZ:
+			colour = red
+		case z > b08OrangeZ:
+			colour = orange
+		}
+		h := pairHit{officer: k.officer, x: m[k], n: nn, p: z, colour: colour, period: k.quarter, due: min(last, quarterEnd(k.quarter))}
+		if prev, ok := best[[2]string{k.officer, k.quarter}]; !ok || z > prev.p {
+			best[[2]string{k.officer, k.quarter}] = h
+		}
+	}
+	var out []pairHit
+	for _, h := range best {
+		out = append(out, h)
+	}
+	return sortedHits(out)
 }

@@ -122,6 +122,10 @@ func (g *dayGen) releaseUnpaid(p *declPlan, ready time.Time) bool {
 // and the release; its date is the day of the officer's second step.
 func (g *dayGen) releaseStep(p *declPlan, gate time.Time) {
 	wh := releaseWork(g)
+	if t, o := g.offDuty(p, gate.Add(wh)); o != nil {
+		p.releaser, p.releasedAt = o, t
+		return
+	}
 	if b := p.b16; b != nil {
 		if g.rng.IntN(2) == 0 {
 			if t := g.whenOnDuty(b.officer, gate.Add(wh), g.w.End); !t.IsZero() {

@@ -104,14 +104,8 @@ func (g *dayGen) review(p *declPlan) (time.Time, bool) {
 		p.events = append(p.events, event{step: "tariff_review", officer: to, at: t, outcome: "confirmed"})
 		ready = t
 	}
-	if k := referenced(p.items); k > 0 && g.rng.IntN(100) < 5 {
-		// A price challenge (价格质疑) is closed within a few working days,
-		// well inside the 15 WD of A24.
-		t, c := g.handle(p, "declaration_review", at, time.Duration(9+g.rng.IntN(27))*time.Hour)
-		p.events = append(p.events,
-			event{step: "price_challenge", officer: o, at: at, outcome: "open", detail: fmt.Sprintf(`{"item_no":%d}`, k)},
-			event{step: "price_challenge", officer: c, at: t, outcome: "closed", detail: fmt.Sprintf(`{"item_no":%d}`, k)})
-		ready = later(ready, t)
+	if k := referenced(p.items); k > 0 && p.b10 == nil {
+		ready = later(ready, g.priceChallenge(p, o, at, k))
 	}
 	g.assess(p, ready)
 	return ready, true

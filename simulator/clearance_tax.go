@@ -14,6 +14,14 @@ type voucherPlan struct {
 	issuedAt    time.Time
 	paidAt      time.Time
 	surcharge   schemas.Money // 滞纳金 levied at payment, 0 if none
+	// A fee (滞报金, 滞纳金) has the tariff officer who computed it, nil
+	// when the system did, and may be cut or written off (waived from its
+	// amount) at waivedAt by waiver, on a ground ("" for none).
+	computer, waiver *Officer
+	waivedAt         time.Time
+	waived           schemas.Money
+	ground           string
+	writtenOff       bool
 }
 
 // payLimit is a voucher's last day of payment: 15 CD counted from the day

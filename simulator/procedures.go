@@ -436,7 +436,7 @@ func (g *procGen) declGuarantee(rng *rand.Rand, f *DeclFacts) {
 	}
 	rec := &schemas.Guarantee{
 		GuaranteeNo: f.GuaranteeNo, DeclNo: ptr(f.DeclNo), Kind: ptr("single"), Amount: ptr(max(f.Duty+f.VAT, schemas.Yuan(100))),
-		LicenceMissing: ptr(f.ReleasedAt.IsZero() && rng.IntN(3) == 0), OfficerID: ptr(g.officer(rng, sub, "guarantee", day).ID),
+		LicenceMissing: ptr(g.licenceMissing(rng, f)), OfficerID: ptr(g.officer(rng, sub, "guarantee", day).ID),
 	}
 	truth := TruthRow{ObjectType: "guarantees", ObjectKey: f.GuaranteeNo, OfficerID: *rec.OfficerID}
 	if f.Consignee != nil {
@@ -467,6 +467,30 @@ func (g *procGen) declGuarantee(rng *rand.Rand, f *DeclFacts) {
 	if met != 0 {
 		g.release(rng, rec, &versionStamper{w: g.w, rng: rng, last: accepted}, met, truth)
 	}
+}
+
+// licenceMissing says whether a required licence is missing when the
+// guarantee is lodged: for a third of the declarations not yet released,
+// which wait for it. The B02 anomaly releases the goods against the
+// guarantee all the same; its warning is about the release, due that day.
+func (g *procGen) licenceMissing(rng *rand.Rand, f *DeclFacts) bool {
+	if f.ReleasedAt.IsZero() {
+		return rng.IntN(3) == 0
+	}
+	src := g.deviate(rng, "B02")
+	if src == "" {
+		return false
+	}
+	t := TruthRow{ObjectType: "declarations", ObjectKey: f.DeclNo}
+	if f.Releaser != nil {
+		t.OfficerID = f.Releaser.ID
+	}
+	if f.Consignee != nil {
+		t.EntCode = f.Consignee.Code
+	}
+	g.truth(t, "B02", src, schemas.DateOf(f.ReleasedAt), red,
+		fmt.Sprintf("released %s against guarantee %s with a required licence missing", f.ReleasedAt.Format(time.DateTime), f.GuaranteeNo))
+	return true
 }
 
 // earlierGuarantee is a single guarantee for a declaration from before the

@@ -58,6 +58,9 @@ func Generate(cfg Config) (*Dataset, error) {
 	em := newEmitter(w.End)
 	w.emitReference(em)
 	clearance, facts := w.generateClearance()
+	// The statistical relationship rules (C01, C02, B08) are judged on the
+	// whole period's clearance, so their truth comes after all its days.
+	w.relationshipTruth(clearance, facts)
 	em.Merge(clearance)
 	followUps := []followUp{(*World).generateTax, (*World).generateProcedures, (*World).generateSupervision, (*World).generateArrears}
 	out := make([]*Emitter, len(followUps))
@@ -71,6 +74,10 @@ func Generate(cfg Config) (*Dataset, error) {
 	}
 	if err := em.escalateOverriddenControls(); err != nil {
 		return nil, err
+	}
+	// C04 is about the a/b warnings themselves: it follows all of them.
+	for _, t := range pairWarningTruth(em.truth) {
+		em.Truth(t)
 	}
 	em.Merge(w.generateDisposals(em.truth))
 	return em.dataset(cfg)

@@ -94,6 +94,10 @@ type World struct {
 
 	roster    map[string]map[schemas.Date]Shift
 	Interests []Interest
+	// collusions are the planted biases of officer assignment (C01, C02).
+	collusions map[collusionKey]*collusion
+	// suppressors are the planted inspection officers who find nothing (B08), with the source.
+	suppressors map[*Officer]string
 	// pendingTruth is ground truth decided while the world was built.
 	pendingTruth []TruthRow
 }
@@ -156,6 +160,7 @@ func newWorld(cfg Config) *World {
 	w.buildEnterprises()
 	w.buildRoster()
 	w.buildInterests()
+	w.buildCollusions()
 	return w
 }
 
@@ -263,7 +268,7 @@ func (w *World) planTransfers(rng *rand.Rand) {
 	months := max(1, w.cfg.Days/30)
 	for _, o := range w.Officers {
 		p := o.Postings[len(o.Postings)-1]
-		if p.Dept.Sub == nil || o.Leader || rng.Float64() >= 0.01*float64(months) {
+		if p.Dept.Sub == nil || o.Leader || rng.Float64() >= 0.01*float64(months) || w.overdueRotation(o) {
 			continue
 		}
 		day := w.cfg.Start.AddDays(1 + rng.IntN(max(1, w.cfg.Days-1)))
@@ -296,10 +301,29 @@ func (w *World) plantLongTenure(rng *rand.Rand) {
 		colour := []string{"yellow", "orange", "red"}[years-5]
 		w.pendingTruth = append(w.pendingTruth, TruthRow{
 			RuleID: "C06", Source: src, ObjectType: "officers", ObjectKey: o.ID, OfficerID: o.ID,
-			Date: schemas.DateOf(since.Time().AddDate(5, 0, 0)), Colour: colour,
+			Date: addYears(since, 5), Colour: colour,
 			Note: fmt.Sprintf("%s since %s", p.Post, since),
 		})
 	}
+}
+
+// overdueRotation reports whether o's first posting is older than any a
+// normal officer has (4 years before the start): one plantLongTenure made.
+// Such an officer stays put, so the overdue rotation is still visible at the
+// end as its ground truth says.
+func (w *World) overdueRotation(o *Officer) bool {
+	return o.Postings[0].From < w.cfg.Start.AddDays(-4*365)
+}
+
+// addYears is d plus n years; the anniversary of 29 February in a common
+// year is 28 February, as DuckDB's date arithmetic has it.
+func addYears(d schemas.Date, n int) schemas.Date {
+	y, m, day := d.Time().Date()
+	t := time.Date(y+n, m, day, 0, 0, 0, 0, time.UTC)
+	if t.Month() != m {
+		t = time.Date(y+n, m+1, 0, 0, 0, 0, 0, time.UTC)
+	}
+	return schemas.DateOf(t)
 }
 
 // OfficerByID finds an officer.

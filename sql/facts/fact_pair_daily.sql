@@ -1,0 +1,43 @@
+/* ---
+kind: table
+tags: [facts, integrity]
+description: >
+  Daily officer × enterprise handling counts for the relationship statistics
+  (C01, C02): one row per day, post, subordinate customs, officer, consignee
+  and declaring broker with the number of declaration steps of that post the
+  officer took that day. The posts are declaration_review (manual_review
+  steps) and release (release steps); the subordinate customs is the one of
+  the department the step was recorded in (the officer's section then). It
+  keeps the days from the start of the quarter two quarters before the as-of
+  quarter (C02 compares a quarter with the one before it) and at least the
+  C01 window, so the rules sum small daily rows instead of rescanning events.
+params: [c01_window_days]
+tests:
+  - unique: [day, post, sub_id, officer_id, consignee_code, declarant_code]
+  - not_null: [day, post, officer_id, declarations]
+--- */
+WITH horizon AS (
+    SELECT least(
+        CAST(date_trunc('quarter', getvariable('as_of')) - INTERVAL 6 MONTH AS DATE),
+        getvariable('as_of') - getvariable('c01_window_days') + 1
+    ) AS from_day
+),
+steps AS (
+    SELECT
+        CAST(e.occurred_at AS DATE) AS day,
+        CASE e.step WHEN 'manual_review' THEN 'declaration_review' ELSE 'release' END AS post,
+        e.dept_id, e.officer_id, e.decl_no
+    FROM stg_declaration_events AS e
+    WHERE e.step IN ('manual_review', 'release')
+      AND e.officer_id IS NOT NULL
+      AND e.occurred_at < getvariable('as_of_end')
+      AND CAST(e.occurred_at AS DATE) >= (SELECT from_day FROM horizon)
+)
+SELECT
+    s.day, s.post, dd.subordinate_customs_id AS sub_id, s.officer_id,
+    d.consignee_code, d.declarant_code,
+    count(*) AS declarations
+FROM steps AS s
+JOIN stg_declarations AS d ON d.decl_no = s.decl_no
+LEFT JOIN dim_department AS dd ON dd.dept_id = s.dept_id
+GROUP BY ALL
