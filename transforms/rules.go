@@ -89,7 +89,7 @@ func (p *Project) Rules() []*Model {
 			out = append(out, m)
 		}
 	}
-	slices.SortFunc(out, func(a, b *Model) int { return cmp.Compare(a.Rule.ID, b.Rule.ID) })
+	slices.SortFunc(out, func(a, b *Model) int { return cmp.Or(cmp.Compare(a.Rule.ID, b.Rule.ID), cmp.Compare(a.Path, b.Path)) })
 	return out
 }
 
