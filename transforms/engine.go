@@ -235,29 +235,34 @@ func build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir
 	return buildPartition(ctx, conn, m, ro)
 }
 
-// buildPartition replaces the as-of partition of an incremental model and
-// records it done, in one transaction: a crash leaves the old partition
-// and its record, or the new ones.
+// buildPartition replaces the partitions of an incremental model from
+// partition_from to the as-of date and records them done, in one
+// transaction: a crash leaves the old partitions and their records, or the
+// new ones. partition_from is the as-of date, or for a model with a
+// lookback the earliest day of its window not yet done.
 func buildPartition(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions) (string, int64, error) {
-	var done bool
-	err := conn.QueryRowContext(ctx, "SELECT count(*) > 0 FROM _hlwarn.intervals WHERE model = ? AND partition_date = ?", m.Name, ro.AsOf.String()).Scan(&done)
+	from, err := firstToBuild(ctx, conn, m, ro)
 	if err != nil {
 		return StatusFailed, 0, err
 	}
-	if done && !ro.Recompute && tableExists(ctx, conn, m.Name) {
+	if from == 0 {
 		return StatusKept, 0, nil
 	}
+	if _, err := conn.ExecContext(ctx, "SET VARIABLE partition_from = "+literal(from)); err != nil {
+		return StatusFailed, 0, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SET VARIABLE partition_from = getvariable('as_of')")
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _stage AS\n%s", m.SQL)); err != nil {
 		return StatusFailed, 0, m.wrap(err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp._stage")
 	var stray int64
-	q := fmt.Sprintf("SELECT count(*) FROM temp._stage WHERE %s IS DISTINCT FROM getvariable('as_of')", m.PartitionBy)
+	q := fmt.Sprintf("SELECT count(*) FROM temp._stage WHERE %[1]s IS NULL OR %[1]s < getvariable('partition_from') OR %[1]s > getvariable('as_of')", m.PartitionBy)
 	if err := conn.QueryRowContext(ctx, q).Scan(&stray); err != nil {
 		return StatusFailed, 0, m.wrap(err)
 	}
 	if stray > 0 {
-		return StatusFailed, 0, fmt.Errorf("%s: %d rows have %s other than the as-of date %s; an incremental model computes one partition", m.Path, stray, m.PartitionBy, ro.AsOf)
+		return StatusFailed, 0, fmt.Errorf("%s: %d rows have %s outside %s..%s; an incremental model computes the partitions from getvariable('partition_from') to the as-of date", m.Path, stray, m.PartitionBy, from, ro.AsOf)
 	}
 	if !tableExists(ctx, conn, m.Name) {
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT * FROM temp._stage LIMIT 0", m.Name)); err != nil {
@@ -272,10 +277,14 @@ func buildPartition(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions
 	}
 	defer tx.Rollback()
 	stmts := []string{
-		fmt.Sprintf("DELETE FROM %s WHERE %s = getvariable('as_of')", m.Name, m.PartitionBy),
+		fmt.Sprintf("DELETE FROM %s WHERE %s BETWEEN getvariable('partition_from') AND getvariable('as_of')", m.Name, m.PartitionBy),
 		fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM temp._stage", m.Name),
-		"DELETE FROM _hlwarn.intervals WHERE model = ? AND partition_date = getvariable('as_of')",
-		"INSERT INTO _hlwarn.intervals SELECT ?, getvariable('as_of'), (SELECT count(*) FROM temp._stage)",
+		"DELETE FROM _hlwarn.intervals WHERE model = ? AND partition_date BETWEEN getvariable('partition_from') AND getvariable('as_of')",
+		fmt.Sprintf(`INSERT INTO _hlwarn.intervals
+SELECT ?, days.d, count(s.%s)
+FROM (SELECT CAST(t.d AS DATE) AS d FROM range(getvariable('partition_from'), getvariable('as_of') + INTERVAL 1 DAY, INTERVAL 1 DAY) AS t(d)) AS days
+LEFT JOIN temp._stage AS s ON s.%s = days.d
+GROUP BY days.d`, m.PartitionBy, m.PartitionBy),
 	}
 	for i, s := range stmts {
 		var args []any
@@ -291,6 +300,34 @@ func buildPartition(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions
 	}
 	n, err := count(ctx, conn, "temp._stage")
 	return StatusOK, n, err
+}
+
+// firstToBuild is the first partition a run builds: the earliest day of
+// the model's window (the as-of date, or its lookback days up to it) not
+// done yet, the as-of date when it is recomputed, or 0 when every day of
+// the window is done.
+func firstToBuild(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions) (schemas.Date, error) {
+	start := ro.AsOf
+	if m.Lookback > 0 {
+		start = ro.AsOf.AddDays(1 - m.Lookback)
+	}
+	if !tableExists(ctx, conn, m.Name) {
+		return start, nil
+	}
+	var first sql.NullString
+	err := conn.QueryRowContext(ctx, `SELECT CAST(min(CAST(t.d AS DATE)) AS VARCHAR)
+FROM range(CAST(? AS DATE), CAST(? AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY) AS t(d)
+WHERE CAST(t.d AS DATE) NOT IN (SELECT partition_date FROM _hlwarn.intervals WHERE model = ?)`, start.String(), ro.AsOf.String(), m.Name).Scan(&first)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case first.Valid:
+		return schemas.ParseDate(first.String)
+	case ro.Recompute:
+		return ro.AsOf, nil
+	}
+	return 0, nil
 }
 
 // DropIncremental forgets every incremental model's partitions and every

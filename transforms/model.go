@@ -34,6 +34,11 @@ type Model struct {
 	Path        string // where it was loaded from, for messages
 	Kind        Kind
 	PartitionBy string   // incremental models: the date column holding the as-of date
+	// Lookback (incremental models) keeps the partitions of the last
+	// Lookback days filled: a run builds every missing one in the window in
+	// one query over [partition_from, as_of], so a rolling window over
+	// daily partitions is complete from the first run on.
+	Lookback int
 	Tags        []string // for selection with tag:NAME
 	Publish     bool     // copied into each published build
 	Params      []string // risk parameters it reads with getvariable()
@@ -77,6 +82,7 @@ type header struct {
 	Name        string    `yaml:"name"`
 	Kind        Kind      `yaml:"kind"`
 	PartitionBy string    `yaml:"partition_by"`
+	Lookback    int       `yaml:"lookback"`
 	Tags        []string  `yaml:"tags"`
 	Publish     bool      `yaml:"publish"`
 	Params      []string  `yaml:"params"`
@@ -133,6 +139,7 @@ func parseModel(file string, src []byte) (*Model, error) {
 		return nil, &ModelError{Path: file, Line: 1, Msg: fmt.Sprintf("model name %q: use lower-case letters, digits and _", m.Name)}
 	}
 	m.Kind, m.PartitionBy, m.Tags, m.Publish = h.Kind, h.PartitionBy, h.Tags, h.Publish
+	m.Lookback = h.Lookback
 	m.Params, m.declared, m.Tests, m.Rule, m.Description = h.Params, h.Depends, h.Tests, h.Rule, h.Description
 	m.Defines = h.Parameters
 	if m.Kind == "" {
@@ -151,12 +158,15 @@ func parseModel(file string, src []byte) (*Model, error) {
 func (m *Model) checkHeader() error {
 	switch m.Kind {
 	case KindView, KindTable:
-		if m.PartitionBy != "" {
-			return fmt.Errorf("partition_by is for incremental models, not %s", m.Kind)
+		if m.PartitionBy != "" || m.Lookback != 0 {
+			return fmt.Errorf("partition_by and lookback are for incremental models, not %s", m.Kind)
 		}
 	case KindIncremental:
 		if m.PartitionBy == "" {
 			return fmt.Errorf("an incremental model needs partition_by: the date column that holds the as-of date")
+		}
+		if m.Lookback < 0 || m.Lookback > 3660 {
+			return fmt.Errorf("lookback %d: give the days of partitions to keep filled, 1 to 3660", m.Lookback)
 		}
 	default:
 		return fmt.Errorf("kind %q: use view, table or incremental", m.Kind)

@@ -13,7 +13,9 @@ import (
 )
 
 // Builtin variables every model may read with getvariable().
-var builtinVars = []string{"as_of", "as_of_end"}
+// partition_from is the first day an incremental model's query covers:
+// the as-of date, or the earliest missing day of a lookback window.
+var builtinVars = []string{"as_of", "as_of_end", "partition_from"}
 
 // Param is one risk parameter (风险参数): a threshold a model reads, with
 // its default from rules.md and the value in force.
@@ -133,6 +135,7 @@ func (ps Params) setVariables(asOf schemas.Date) []string {
 	stmts := []string{
 		"SET VARIABLE as_of = " + literal(asOf),
 		fmt.Sprintf("SET VARIABLE as_of_end = TIMESTAMPTZ '%s 00:00:00+08:00'", asOf.AddDays(1)),
+		"SET VARIABLE partition_from = " + literal(asOf),
 	}
 	for _, n := range ps.Names() {
 		stmts = append(stmts, fmt.Sprintf("SET VARIABLE %s = %s", n, literal(ps[n].Value)))

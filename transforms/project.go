@@ -128,6 +128,9 @@ func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map
 			used = append(used, v)
 		}
 	}
+	if m.Lookback > 0 && !slices.Contains(refs.variables, "partition_from") {
+		errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("lookback %d: the query must compute every day from getvariable('partition_from') to getvariable('as_of'), the missing days of its window", m.Lookback)})
+	}
 	if declared := slices.Sorted(slices.Values(m.Params)); !slices.Equal(declared, used) {
 		errs = append(errs, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("header params %v, but the SQL reads %v", declared, used)})
 	}
