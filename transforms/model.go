@@ -33,12 +33,12 @@ type Model struct {
 	Name        string
 	Path        string // where it was loaded from, for messages
 	Kind        Kind
-	PartitionBy string   // incremental models: the date column holding the as-of date
+	PartitionBy string // incremental models: the date column holding the as-of date
 	// Lookback (incremental models) keeps the partitions of the last
 	// Lookback days filled: a run builds every missing one in the window in
 	// one query over [partition_from, as_of], so a rolling window over
 	// daily partitions is complete from the first run on.
-	Lookback int
+	Lookback    int
 	Tags        []string // for selection with tag:NAME
 	Publish     bool     // copied into each published build
 	Params      []string // risk parameters it reads with getvariable()
