@@ -1,5 +1,7 @@
 /* ---
-kind: table
+kind: incremental
+partition_by: day
+lookback: 276
 tags: [facts, integrity]
 description: >
   Daily officer × enterprise handling counts for the relationship statistics
@@ -7,22 +9,17 @@ description: >
   and declaring broker with the number of declaration steps of that post the
   officer took that day. The posts are declaration_review (manual_review
   steps) and release (release steps); the subordinate customs is the one of
-  the department the step was recorded in (the officer's section then). It
-  keeps the days from the start of the quarter two quarters before the as-of
-  quarter (C02 compares a quarter with the one before it) and at least the
-  C01 window, so the rules sum small daily rows instead of rescanning events.
-params: [c01_window_days]
+  the department the step was recorded in (the officer's section then). One
+  partition per day, built once: a night adds the new day, so the rules sum
+  small daily rows instead of rescanning 90 days of events. The lookback of
+  276 days keeps the window C02 needs (the as-of quarter and the one before,
+  from the start of the quarter two quarters back) and C01's 90 days filled
+  from the first run on; a c01_window_days above it would need a longer one.
 tests:
   - unique: [day, post, sub_id, officer_id, consignee_code, declarant_code]
   - not_null: [day, post, officer_id, declarations]
 --- */
-WITH horizon AS (
-    SELECT least(
-        CAST(date_trunc('quarter', getvariable('as_of')) - INTERVAL 6 MONTH AS DATE),
-        getvariable('as_of') - getvariable('c01_window_days') + 1
-    ) AS from_day
-),
-steps AS (
+WITH steps AS (
     SELECT
         CAST(e.occurred_at AS DATE) AS day,
         CASE e.step WHEN 'manual_review' THEN 'declaration_review' ELSE 'release' END AS post,
@@ -30,8 +27,7 @@ steps AS (
     FROM stg_declaration_events AS e
     WHERE e.step IN ('manual_review', 'release')
       AND e.officer_id IS NOT NULL
-      AND e.occurred_at < getvariable('as_of_end')
-      AND CAST(e.occurred_at AS DATE) >= (SELECT from_day FROM horizon)
+      AND CAST(e.occurred_at AS DATE) BETWEEN getvariable('partition_from') AND getvariable('as_of')
 )
 SELECT
     s.day, s.post, dd.subordinate_customs_id AS sub_id, s.officer_id,
