@@ -196,9 +196,9 @@ func (v *clearanceView) lateDeclarations() []breach {
 			} else if fee < schemas.Yuan(10000) {
 				colour = "orange"
 			}
-			out = append(out, breach{rule: "A01", key: no, objectType: "declarations", date: day, colour: colour})
+			out = append(out, breach{rule: "A01", key: no, objectType: "declarations", date: day, colour: colour, officer: v.feeOfficer(no)})
 		case levied > 0 && (fee-levied)*10 > fee && fee-levied >= schemas.Yuan(50):
-			out = append(out, breach{rule: "A02", key: no, objectType: "declarations", date: day, colour: byM1M2(fee - levied)})
+			out = append(out, breach{rule: "A02", key: no, objectType: "declarations", date: day, colour: byM1M2(fee - levied), officer: v.feeOfficer(no)})
 		}
 	}
 	return out
@@ -214,7 +214,7 @@ func (v *clearanceView) latePayments() []breach {
 			}
 			late := int(*t.PaidOn - v.rolled(*t.IssuedOn, 15))
 			if s := halfPermille(*t.Amount, late); late > 0 && s >= schemas.Yuan(50) && money(t.SurchargeLevied) == 0 {
-				out = append(out, breach{rule: "A04", key: t.VoucherNo, objectType: "tax_vouchers", date: *t.PaidOn, colour: byM1M2(s)})
+				out = append(out, breach{rule: "A04", key: t.VoucherNo, objectType: "tax_vouchers", date: *t.PaidOn, colour: byM1M2(s), officer: v.feeOfficer(*t.DeclNo)})
 			}
 		}
 	}
@@ -338,6 +338,13 @@ func (v *clearanceView) handCancels() []breach {
 		}
 	}
 	return out
+}
+
+// feeOfficer is the officer answerable for a declaration's fees and levies
+// (A01–A04): its first tariff reviewer, who confirms taxes and fees, else
+// its first manual reviewer; "" when neither had acted.
+func (v *clearanceView) feeOfficer(no string) string {
+	return cmp.Or(v.stepOfficer(no, "tariff_review"), v.stepOfficer(no, "manual_review"))
 }
 
 // stepOfficer is the officer of a declaration's first step of a kind.

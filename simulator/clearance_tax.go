@@ -1,7 +1,9 @@
 package simulator
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hlwarn/hlwarn/schemas"
@@ -200,5 +202,76 @@ func (g *dayGen) surcharges(p *declPlan) {
 			amount: v.surcharge, issuedAt: v.paidAt.Add(time.Duration(10+g.rng.IntN(50)) * time.Minute)}
 		g.payFrom(s, schemas.DateOf(s.issuedAt))
 		p.vouchers = append(p.vouchers, s)
+	}
+}
+
+// feeRules are the rules about a declaration's fees and levies (A01–A04):
+// the officer answerable is the one who confirmed its taxes and fees.
+var feeRules = map[string]bool{"A01": true, "A02": true, "A03": true, "A04": true}
+
+// feeDeclNo is the declaration of a fee rule's object: the declaration
+// itself, or the voucher's (voucher numbers are decl_no-suffix).
+func feeDeclNo(key string) string {
+	no, _, _ := strings.Cut(key, "-")
+	return no
+}
+
+// feeStep is the first step of a kind a declaration's events record.
+type feeStep struct {
+	at             time.Time
+	event, officer string
+}
+
+// feeOfficers names the officer on the day's A01–A04 breaches once all the
+// day's declarations are out: the declaration's first tariff reviewer (who
+// confirms taxes and fees; acceptance is a system step), else its first
+// manual reviewer, none if neither had acted by the end of the simulation.
+// Tariff steps are added up to the very end of a declaration's plan (the
+// fee_assessed steps of its 滞报金 and 滞纳金), so the officer is read back
+// from the declaration_events emitted, which hold only what had happened
+// by the end.
+func (g *dayGen) feeOfficers() {
+	em := g.res.em
+	want := map[string]bool{}
+	for _, t := range em.truth {
+		if feeRules[t.RuleID] {
+			want[feeDeclNo(t.ObjectKey)] = true
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	first := map[[2]string]feeStep{} // (decl_no, step) → its first event
+	for _, r := range em.records["declaration_events"] {
+		// event_id is EV<decl_no>-<n>
+		no := strings.TrimPrefix(r.Key[:strings.LastIndexByte(r.Key, '-')], "EV")
+		if !want[no] {
+			continue
+		}
+		var ev struct {
+			Step      string  `json:"step"`
+			OfficerID *string `json:"officer_id"`
+		}
+		if err := json.Unmarshal(r.JSON, &ev); err != nil {
+			panic(fmt.Sprintf("simulator: decoding event %s: %v", r.Key, err))
+		}
+		if ev.OfficerID == nil || (ev.Step != "tariff_review" && ev.Step != "manual_review") {
+			continue
+		}
+		k := [2]string{no, ev.Step}
+		if f, ok := first[k]; !ok || r.UpdatedAt.Before(f.at) || r.UpdatedAt.Equal(f.at) && r.Key < f.event {
+			first[k] = feeStep{r.UpdatedAt, r.Key, *ev.OfficerID}
+		}
+	}
+	for i, t := range em.truth {
+		if !feeRules[t.RuleID] {
+			continue
+		}
+		no := feeDeclNo(t.ObjectKey)
+		f, ok := first[[2]string{no, "tariff_review"}]
+		if !ok {
+			f = first[[2]string{no, "manual_review"}]
+		}
+		em.truth[i].OfficerID = f.officer
 	}
 }

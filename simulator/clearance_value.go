@@ -270,8 +270,11 @@ func (g *dayGen) offDuty(p *declPlan, after time.Time) (time.Time, *Officer) {
 // offHoursTruth records the day's B15 anomalies that show: three or more
 // off-duty releases in the month (ten or more orange), or any on a
 // declaration with tax of at least M2 (red). The warning is about the
-// officer and the month, due on the day.
+// officer and the month, due on the day. Run once the day's declarations
+// are all out, it also names the officers on the day's fee breaches, which
+// only the finished declarations show.
 func (g *dayGen) offHoursTruth() {
+	g.feeOfficers()
 	for _, sub := range g.w.Subs {
 		for _, ep := range g.offHours[sub] {
 			n := len(ep.taxes)

@@ -37,7 +37,8 @@ func (v *clearanceView) undeclaredGoods() []breach {
 		if day <= limit {
 			continue
 		}
-		out = append(out, breach{rule: "A03", key: no, objectType: "declarations", date: limit + 1, colour: gradeUpTo(int(day-*d.ArrivalDate), 120, 180)})
+		out = append(out, breach{rule: "A03", key: no, objectType: "declarations", date: limit + 1, colour: gradeUpTo(int(day-*d.ArrivalDate), 120, 180),
+			officer: v.feeOfficer(no)})
 	}
 	return out
 }

@@ -18,14 +18,16 @@ var (
 	fuRules     = slices.Concat(fuTaxRules, fuProcRules)
 )
 
-// fuHit is a breach found in the records, or a truth row, as compared.
+// fuHit is a breach found in the records, or a truth row, as compared: with
+// the officer and enterprise the rule's warning names ("" for none).
 type fuHit struct {
 	rule, version, key, colour string
 	date                       schemas.Date
+	officer, ent               string
 }
 
 func (h fuHit) String() string {
-	return fmt.Sprintf("%s v%s %s %s from %s", h.rule, h.version, h.key, h.colour, h.date)
+	return fmt.Sprintf("%s v%s %s %s from %s officer %q ent %q", h.rule, h.version, h.key, h.colour, h.date, h.officer, h.ent)
 }
 
 func fuConfig(start string, days int, bg, anomaly float64, ruleRates map[string]float64) Config {
@@ -94,11 +96,56 @@ type fuEval struct {
 	t    *testing.T
 	w    *World
 	asOf schemas.Date
-	hits []fuHit
+	// consignees is each declaration's consignee, as the declaration
+	// records the rules join give it; taxpayers the enterprise of a USCC
+	// (the lowest ent_code where several share one); payers the enterprise
+	// of each customs voucher's taxpayer.
+	consignees, taxpayers, payers map[string]string
+	hits                          []fuHit
 }
 
-func (e *fuEval) add(rule, key, colour string, date schemas.Date) {
-	e.hits = append(e.hits, fuHit{rule: rule, version: "1", key: key, colour: colour, date: date})
+// newFuEval reads the declarations from the records, or from the
+// hand-made facts that stand for them.
+func newFuEval(t *testing.T, w *World, ds *Dataset, facts []*DeclFacts) *fuEval {
+	e := &fuEval{t: t, w: w, asOf: w.cfg.LastDay(), consignees: map[string]string{}, taxpayers: map[string]string{}, payers: map[string]string{}}
+	for _, ent := range w.Ents {
+		if c, ok := e.taxpayers[ent.USCC]; !ok || ent.Code < c {
+			e.taxpayers[ent.USCC] = ent.Code
+		}
+	}
+	decls, _ := fuLatest[schemas.Declaration](t, w, ds, "declarations")
+	for no, d := range decls {
+		if d.ConsigneeCode != nil {
+			e.consignees[no] = *d.ConsigneeCode
+		}
+	}
+	vouchers, _ := fuLatest[schemas.TaxVoucher](t, w, ds, "tax_vouchers")
+	for no, v := range vouchers {
+		if v.TaxpayerUSCC != nil {
+			e.payers[no] = e.taxpayers[*v.TaxpayerUSCC]
+		}
+	}
+	for _, f := range facts {
+		if f.Consignee != nil {
+			e.consignees[f.DeclNo] = f.Consignee.Code
+		}
+		for _, v := range f.Vouchers {
+			e.payers[v.VoucherNo] = e.taxpayers[v.Taxpayer]
+		}
+	}
+	return e
+}
+
+// consignee is the consignee of the declaration no names, "" if none.
+func (e *fuEval) consignee(no *string) string {
+	if no == nil {
+		return ""
+	}
+	return e.consignees[*no]
+}
+
+func (e *fuEval) add(rule, key, colour string, date schemas.Date, officer *string, ent string) {
+	e.hits = append(e.hits, fuHit{rule: rule, version: "1", key: key, colour: colour, date: date, officer: deref(officer), ent: ent})
 }
 
 func (e *fuEval) rollCD(d schemas.Date, n int) schemas.Date { return e.w.Cal.NextWorkday(d.AddDays(n)) }
@@ -146,7 +193,7 @@ func (e *fuEval) manuals(ds *Dataset) {
 			}
 		}
 		if limit, done := e.rollCD(end, 30), e.doneBy(m.CloseoutFiledOn); done > limit {
-			e.add("A08", key, fuGrade(int(done-end), 60, 90), limit+1)
+			e.add("A08", key, fuGrade(int(done-end), 60, 90), limit+1, m.OfficerID, deref(m.EntCode))
 		}
 		if m.CloseoutAcceptedOn != nil {
 			days := 30
@@ -154,7 +201,7 @@ func (e *fuEval) manuals(ds *Dataset) {
 				days = 60
 			}
 			if limit, done := e.rollCD(*m.CloseoutAcceptedOn, days), e.doneBy(m.ClosedOn); done > limit {
-				e.add("A09", key, fuGrade(int(done-limit), 15, 30), limit+1)
+				e.add("A09", key, fuGrade(int(done-limit), 15, 30), limit+1, m.OfficerID, deref(m.EntCode))
 			}
 		}
 		if m.ClosedOn != nil && *m.UnexplainedBalanceValue > 0 {
@@ -165,7 +212,7 @@ func (e *fuEval) manuals(ds *Dataset) {
 			case v < schemas.Yuan(100_000):
 				colour = "orange"
 			}
-			e.add("B18", key, colour, *m.ClosedOn)
+			e.add("B18", key, colour, *m.ClosedOn, m.OfficerID, deref(m.EntCode))
 		}
 	}
 }
@@ -178,7 +225,7 @@ func (e *fuEval) admissions(ds *Dataset) {
 			due = *ta.ExtendedUntil
 		}
 		if done := e.doneBy(ta.ClosedOn); done > due {
-			e.add("A10", key, fuGrade(int(done-due), 30, 90), due+1)
+			e.add("A10", key, fuGrade(int(done-due), 30, 90), due+1, ta.OfficerID, deref(ta.EntCode))
 		}
 		if *ta.ApprovalLevel == "gac" {
 			continue
@@ -189,7 +236,7 @@ func (e *fuEval) admissions(ds *Dataset) {
 		}
 		for _, v := range history[key] {
 			if *v.Extensions > 3 || (v.ExtendedUntil != nil && *v.ExtendedUntil > addMonths(*v.AdmittedOn, 18)) {
-				e.add("A11", key, colour, schemas.DateOf(v.UpdatedAt.In(schemas.Shanghai)))
+				e.add("A11", key, colour, schemas.DateOf(v.UpdatedAt.In(schemas.Shanghai)), ta.OfficerID, deref(ta.EntCode))
 				break
 			}
 		}
@@ -201,7 +248,7 @@ func (e *fuEval) transits(ds *Dataset) {
 	for key, tr := range transits {
 		if tr.ArrivalLimit != nil && tr.CancelledAt == nil {
 			if limit, done := *tr.ArrivalLimit, e.doneAt(tr.ClosedAt); done > limit {
-				e.add("A12", key, fuGrade(int(done-limit), 3, 10), limit+1)
+				e.add("A12", key, fuGrade(int(done-limit), 3, 10), limit+1, tr.OfficerID, e.consignee(tr.DeclNo))
 			}
 		}
 		// An early declaration whose goods moved (it has an arrival limit)
@@ -210,7 +257,7 @@ func (e *fuEval) transits(ds *Dataset) {
 		if *tr.Mode == "early_declaration" && tr.ArrivalLimit == nil && tr.ArrivedAt == nil {
 			filed := schemas.DateOf(tr.FiledAt.In(schemas.Shanghai))
 			if limit, done := e.rollCD(filed, 5), e.doneAt(tr.CancelledAt); done > limit {
-				e.add("A13", key, fuGrade(int(done-filed), 10, 30), limit+1)
+				e.add("A13", key, fuGrade(int(done-filed), 10, 30), limit+1, tr.OfficerID, e.consignee(tr.DeclNo))
 			}
 		}
 	}
@@ -224,13 +271,13 @@ func (e *fuEval) guarantees(ds *Dataset) {
 			n = 10
 		}
 		if limit, done := e.w.Cal.AddWorkdays(e.doneAt(g.AppliedAt), n), e.doneAt(g.AcceptedAt); done > limit {
-			e.add("A17", key, fuGrade(e.wdLate("A17", key, limit, done), 3, 10), limit+1)
+			e.add("A17", key, fuGrade(e.wdLate("A17", key, limit, done), 3, 10), limit+1, g.OfficerID, e.consignee(g.DeclNo))
 		}
 		if g.ObligationMet != nil {
 			met := *g.ObligationMet
 			if limit, done := e.w.Cal.AddWorkdays(met, 10), e.doneBy(g.ReturnNoticeOn); done > limit {
 				e.wdLate("A18", key, limit, done)
-				e.add("A18", key, fuGrade(int(done-met), 30, 90), limit+1)
+				e.add("A18", key, fuGrade(int(done-met), 30, 90), limit+1, g.OfficerID, e.consignee(g.DeclNo))
 			}
 		}
 		if g.ReturnNoticeOn == nil {
@@ -244,11 +291,11 @@ func (e *fuEval) guarantees(ds *Dataset) {
 			if e.asOf > m15 && uncollected(m15) {
 				colour = "red"
 			}
-			e.add("A19", key, colour, m3+1)
+			e.add("A19", key, colour, m3+1, g.OfficerID, e.consignee(g.DeclNo))
 		case g.PublicNoticeOn != nil && *g.PublicNoticeOn > m3:
-			e.add("A19", key, "orange", m3+1)
+			e.add("A19", key, "orange", m3+1, g.OfficerID, e.consignee(g.DeclNo))
 		case e.doneBy(g.ConfiscatedOn) > m15 && uncollected(m15):
-			e.add("A19", key, "red", m15+1)
+			e.add("A19", key, "red", m15+1, g.OfficerID, e.consignee(g.DeclNo))
 		}
 	}
 }
@@ -264,7 +311,7 @@ func (e *fuEval) licences(ds *Dataset) {
 			}
 		}
 		if limit, done := e.w.Cal.AddWorkdays(*l.AcceptedOn, n), e.doneBy(l.DecidedOn); done > limit {
-			e.add(rule, key, fuGrade(e.wdLate(rule, key, limit, done), yellow, 2*yellow), limit+1)
+			e.add(rule, key, fuGrade(e.wdLate(rule, key, limit, done), yellow, 2*yellow), limit+1, l.OfficerID, deref(l.EntCode))
 		}
 	}
 }
@@ -274,7 +321,7 @@ func fuTruthHits(ds *Dataset) []fuHit {
 	var out []fuHit
 	for _, r := range ds.Truth {
 		if slices.Contains(fuRules, r.RuleID) {
-			out = append(out, fuHit{rule: r.RuleID, version: r.RuleVersion, key: r.ObjectKey, colour: r.Colour, date: r.Date})
+			out = append(out, fuHit{rule: r.RuleID, version: r.RuleVersion, key: r.ObjectKey, colour: r.Colour, date: r.Date, officer: r.OfficerID, ent: r.EntCode})
 		}
 	}
 	return out
@@ -353,8 +400,8 @@ func TestProceduresTruthMatchesRecords(t *testing.T) {
 	for _, tc := range fuCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			w, _, ds, _ := fuRun(t, tc.cfg, tc.perDay)
-			e := &fuEval{t: t, w: w, asOf: tc.cfg.LastDay()}
+			w, facts, ds, _ := fuRun(t, tc.cfg, tc.perDay)
+			e := newFuEval(t, w, ds, facts)
 			e.procedures(ds)
 			fuCheckCase(t, fuProcRules, e.hits, ds, tc.cfg, tc.everyRule)
 		})

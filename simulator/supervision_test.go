@@ -112,9 +112,12 @@ func supViewOf(t *testing.T, w *World, ds *Dataset, facts []*DeclFacts) supView 
 	return v
 }
 
+// supHit is a breach the records show: its colour, due date, and the
+// officer and enterprise the rule names ("" where the records do not say).
 type supHit struct {
-	colour string
-	date   schemas.Date
+	colour       string
+	date         schemas.Date
+	officer, ent string
 }
 
 // supBreaches reads rules.md's A20, A21, A22, B09 and B17 off the records,
@@ -122,53 +125,65 @@ type supHit struct {
 func supBreaches(w *World, v supView) map[string]supHit {
 	asOf, cal := w.cfg.LastDay(), w.Cal
 	out := map[string]supHit{}
-	late := func(rule, key string, limit schemas.Date, done *schemas.Date, y, o int) {
+	late := func(rule, key string, limit schemas.Date, done *schemas.Date, y, o int, officer, ent *string) {
 		end := asOf
 		if done != nil {
 			end = *done
 		}
 		if n := int(end - limit); n > 0 {
-			out[rule+"|"+key] = supHit{supBand(n, y, o), limit + 1}
+			out[rule+"|"+key] = supHit{supBand(n, y, o), limit + 1, deref(officer), deref(ent)}
 		}
 	}
 	for no, c := range v.cases {
-		late("A20", no, cal.NextWorkday(c.FiledOn.AddDays(90)), c.DecidedOn, 30, 90)
+		late("A20", no, cal.NextWorkday(c.FiledOn.AddDays(90)), c.DecidedOn, 30, 90, c.OfficerID, c.EntCode)
 		if h := c.GoodsHeldSince; h != nil && !*c.HoldExtensionApproved {
 			if limit := cal.NextWorkday(h.AddDays(365)); limit < asOf {
 				colour := "orange"
 				if asOf-*h >= 730 {
 					colour = "red"
 				}
-				out["A21|"+no] = supHit{colour, limit + 1}
+				out["A21|"+no] = supHit{colour, limit + 1, deref(c.OfficerID), deref(c.EntCode)}
 			}
 		}
 		if c.DecidedOn != nil {
 			switch {
 			case c.Decision == nil || *c.Decision == "pending":
-				out["B17|"+no] = supHit{"red", *c.DecidedOn}
+				out["B17|"+no] = supHit{"red", *c.DecidedOn, deref(c.OfficerID), deref(c.EntCode)}
 			case *c.Decision == "penalty" && *c.EvadedTax > 0 && (*c.Fine*100 < *c.EvadedTax*30 || *c.Fine > *c.EvadedTax*2):
-				out["B17|"+no] = supHit{"orange", *c.DecidedOn}
+				out["B17|"+no] = supHit{"orange", *c.DecidedOn, deref(c.OfficerID), deref(c.EntCode)}
 			}
 		}
 		if c.DeclNo != nil && v.matchDecls[*c.DeclNo] {
-			supFirst(out, "B09|"+*c.DeclNo, *c.FiledOn)
+			supFirst(out, "B09|"+*c.DeclNo, *c.FiledOn, deref(c.EntCode))
 		}
 	}
 	for id, a := range v.audits {
 		if a.ReportOn != nil {
-			late("A22", id, cal.NextWorkday(a.ReportOn.AddDays(30)), a.ConcludedOn, 15, 60)
+			late("A22", id, cal.NextWorkday(a.ReportOn.AddDays(30)), a.ConcludedOn, 15, 60, a.OfficerID, a.EntCode)
 		}
 		if a.DeclNo != nil && v.matchDecls[*a.DeclNo] && a.Finding != nil && *a.Finding == "discrepancy" {
-			supFirst(out, "B09|"+*a.DeclNo, *a.ConcludedOn)
+			supFirst(out, "B09|"+*a.DeclNo, *a.ConcludedOn, deref(a.EntCode))
 		}
 	}
 	return out
 }
 
-func supFirst(out map[string]supHit, key string, d schemas.Date) {
+// supFirst keeps B09's first finding on a declaration. Its enterprise is
+// the finding's, which the generator takes from the declaration's
+// consignee; its officer, the matching inspection's lead, is not checked:
+// the supervision generator does not know it.
+func supFirst(out map[string]supHit, key string, d schemas.Date, ent string) {
 	if h, ok := out[key]; !ok || d < h.date {
-		out[key] = supHit{"red", d}
+		out[key] = supHit{"red", d, "", ent}
 	}
+}
+
+// deref is *s, "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func supTruth(ds *Dataset) map[string]TruthRow {
@@ -340,7 +355,7 @@ func TestSupervisionTruthIsBreaches(t *testing.T) {
 				t.Errorf("%d truth rows for %d objects", n, len(truth))
 			}
 			for k, r := range truth {
-				if h, ok := hits[k]; !ok || h.colour != r.Colour || h.date != r.Date {
+				if h, ok := hits[k]; !ok || h.colour != r.Colour || h.date != r.Date || h.ent != r.EntCode || h.officer != "" && h.officer != r.OfficerID {
 					t.Errorf("truth %s %s from %s (%s): records show %+v", k, r.Colour, r.Date, r.Note, h)
 				}
 			}

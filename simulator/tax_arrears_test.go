@@ -28,9 +28,22 @@ func arrBreaches(t *testing.T, w *World, ds *Dataset) []fuHit {
 			flagged[*c.DeclNo] = append(flagged[*c.DeclNo], *c.FiledOn)
 		}
 	}
+	taxpayers := map[string]string{} // USCC → its lowest ent_code
+	for _, e := range w.Ents {
+		if c, ok := taxpayers[e.USCC]; !ok || e.Code < c {
+			taxpayers[e.USCC] = e.Code
+		}
+	}
 	var out []fuHit
+	// The warnings name no officer (a voucher has none) and the taxpayer's
+	// enterprise, else the declaration's consignee.
 	hit := func(rule, key, colour string, date schemas.Date) {
-		out = append(out, fuHit{rule: rule, version: "1", key: key, colour: colour, date: date})
+		v := vouchers[key]
+		ent := taxpayers[deref(v.TaxpayerUSCC)]
+		if d := decls[deref(v.DeclNo)]; ent == "" && d != nil {
+			ent = deref(d.ConsigneeCode)
+		}
+		out = append(out, fuHit{rule: rule, version: "1", key: key, colour: colour, date: date, ent: ent})
 	}
 	for no, v := range vouchers {
 		limit := w.Cal.NextWorkday(v.IssuedOn.AddDays(15))
@@ -83,7 +96,7 @@ func arrTruth(ds *Dataset) []fuHit {
 	var out []fuHit
 	for _, r := range ds.Truth {
 		if slices.Contains(arrRules, r.RuleID) {
-			out = append(out, fuHit{rule: r.RuleID, version: r.RuleVersion, key: r.ObjectKey, colour: r.Colour, date: r.Date})
+			out = append(out, fuHit{rule: r.RuleID, version: r.RuleVersion, key: r.ObjectKey, colour: r.Colour, date: r.Date, officer: r.OfficerID, ent: r.EntCode})
 		}
 	}
 	return out

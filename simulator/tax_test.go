@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -67,37 +68,50 @@ func fuPaidVAT(facts []*DeclFacts) map[string]VoucherFacts {
 }
 
 func (e *fuEval) tax(ds *Dataset, customs map[string]VoucherFacts) {
-	e.checks(ds, customs)
+	checked := e.checks(ds, customs)
 	inquiries, _ := fuLatest[schemas.VoucherInquiry](e.t, e.w, ds, "voucher_inquiries")
 	for key, q := range inquiries {
 		if limit, done := e.rollCD(*q.ReceivedOn, 30), e.doneBy(q.AnsweredOn); done > limit {
-			e.add("A23", key, fuGrade(int(done-*q.ReceivedOn), 45, 60), limit+1)
+			// The enterprise is the taxpayer who last submitted the
+			// voucher for a cross-check, else customs' voucher's.
+			ent := cmp.Or(checked[*q.VoucherNo], e.payers[*q.VoucherNo])
+			e.add("A23", key, fuGrade(int(done-*q.ReceivedOn), 45, 60), limit+1, q.OfficerID, ent)
 		}
 	}
 	refunds, _ := fuLatest[schemas.Refund](e.t, e.w, ds, "refunds")
 	for key, r := range refunds {
 		if limit, done := e.rollCD(*r.AcceptedOn, 30), e.doneBy(r.DecidedOn); done > limit {
-			e.add("A07", key, fuGrade(int(done-*r.AcceptedOn), 40, 60), limit+1)
+			e.add("A07", key, fuGrade(int(done-*r.AcceptedOn), 40, 60), limit+1, r.OfficerID, e.consignee(r.DeclNo))
 		}
 		version, window := "2", 36
 		if *r.OriginalPaidOn < schemas.MustDate("2024-12-01") {
 			version, window = "1", 12
 		}
 		if *r.Amount > *r.TaxPaid || *r.AcceptedOn > addMonths(*r.OriginalPaidOn, window) {
-			e.hits = append(e.hits, fuHit{rule: "B13", version: version, key: key, colour: "red", date: *r.AcceptedOn})
+			e.hits = append(e.hits, fuHit{rule: "B13", version: version, key: key, colour: "red", date: *r.AcceptedOn, officer: deref(r.OfficerID), ent: e.consignee(r.DeclNo)})
 		}
 	}
 }
 
-// checks grades each submission as module V does.
-func (e *fuEval) checks(ds *Dataset, customs map[string]VoucherFacts) {
+// checks grades each submission as module V does. It returns the
+// enterprise of the taxpayer who last submitted each voucher number (by
+// submission day, then check id).
+func (e *fuEval) checks(ds *Dataset, customs map[string]VoucherFacts) map[string]string {
 	checks, _ := fuLatest[schemas.VoucherCheck](e.t, e.w, ds, "voucher_checks")
 	taxpayers, last := map[string][]string{}, map[string]schemas.Date{}
-	for _, c := range checks {
+	latest := map[string]string{} // voucher_no → check_id
+	for key, c := range checks {
 		if !slices.Contains(taxpayers[*c.VoucherNo], *c.TaxpayerUSCC) {
 			taxpayers[*c.VoucherNo] = append(taxpayers[*c.VoucherNo], *c.TaxpayerUSCC)
 		}
 		last[*c.VoucherNo] = max(last[*c.VoucherNo], *c.SubmittedOn)
+		if id, ok := latest[*c.VoucherNo]; !ok || cmp.Or(cmp.Compare(*c.SubmittedOn, *checks[id].SubmittedOn), cmp.Compare(key, id)) > 0 {
+			latest[*c.VoucherNo] = key
+		}
+	}
+	submitter := map[string]string{}
+	for no, id := range latest {
+		submitter[no] = e.taxpayers[*checks[id].TaxpayerUSCC]
 	}
 	for key, c := range checks {
 		if *c.TaxPeriod != c.IssuedOn.Time().Format("2006-01") {
@@ -109,13 +123,14 @@ func (e *fuEval) checks(ds *Dataset, customs map[string]VoucherFacts) {
 		}
 		switch {
 		case len(taxpayers[*c.VoucherNo]) > 1:
-			e.add("V", key, "", last[*c.VoucherNo])
+			e.add("V", key, "", last[*c.VoucherNo], nil, e.taxpayers[*c.TaxpayerUSCC])
 		case known && (v.Amount != *c.Amount || v.IssuedOn != *c.IssuedOn || v.Taxpayer != *c.TaxpayerUSCC):
-			e.add("V", key, "", *c.SubmittedOn)
+			e.add("V", key, "", *c.SubmittedOn, nil, e.taxpayers[*c.TaxpayerUSCC])
 		case !known && retentionEnd(*c.IssuedOn) < e.asOf:
-			e.add("V", key, "", retentionEnd(*c.IssuedOn)+1)
+			e.add("V", key, "", retentionEnd(*c.IssuedOn)+1, nil, e.taxpayers[*c.TaxpayerUSCC])
 		}
 	}
+	return submitter
 }
 
 func TestTaxTruthMatchesRecords(t *testing.T) {
@@ -124,7 +139,7 @@ func TestTaxTruthMatchesRecords(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			w, facts, ds, _ := fuRun(t, tc.cfg, tc.perDay)
-			e := &fuEval{t: t, w: w, asOf: tc.cfg.LastDay()}
+			e := newFuEval(t, w, ds, facts)
 			e.tax(ds, fuPaidVAT(facts))
 			fuCheckCase(t, fuTaxRules, e.hits, ds, tc.cfg, tc.everyRule)
 			if n := len(ds.Records("voucher_checks")); n < len(fuPaidVAT(facts))/3 {
@@ -166,7 +181,7 @@ func TestTaxGenerate(t *testing.T) {
 			customs[no] = VoucherFacts{VoucherNo: no, Amount: *v.Amount, IssuedOn: *v.IssuedOn, PaidOn: v.PaidOn, Taxpayer: *v.TaxpayerUSCC}
 		}
 	}
-	e := &fuEval{t: t, w: w, asOf: cfg.LastDay()}
+	e := newFuEval(t, w, ds, nil)
 	e.tax(ds, customs)
 	e.procedures(ds)
 	fuCompare(t, e.hits, fuTruthHits(ds))
