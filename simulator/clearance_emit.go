@@ -228,6 +228,9 @@ func (g *dayGen) facts(p *declPlan) *DeclFacts {
 	}
 	if in := p.insp; in != nil && in.assigned.Before(end) {
 		f.Inspection = in.id
+		if !in.started.IsZero() && in.started.Before(end) && len(in.team) > 0 {
+			f.Inspector = in.team[0]
+		}
 		if in.finished.Before(end) {
 			f.Result = in.result
 		}

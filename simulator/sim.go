@@ -31,6 +31,7 @@ type DeclFacts struct {
 	Reviewer     *Officer // manual review, nil if none
 	Inspection   string   // inspection_id, "" if not inspected
 	Result       string   // inspection result: match or mismatch
+	Inspector    *Officer // the inspection's lead officer, once it started
 	Releaser     *Officer
 	Vouchers     []VoucherFacts
 }

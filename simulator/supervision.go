@@ -238,7 +238,7 @@ func (g *supervisionGen) emitCase(s caseSeed, no string) {
 	decision := g.caseVerdict(rng, c, s, decided, t, &ms)
 	g.caseHold(rng, c, s, decided, decision, t, &ms)
 	if s.b09 != "" {
-		g.em.Truth(TruthRow{RuleID: "B09", Source: s.b09, ObjectType: "declarations", ObjectKey: s.decl.DeclNo, EntCode: s.ent.Code,
+		g.em.Truth(TruthRow{RuleID: "B09", Source: s.b09, ObjectType: "declarations", ObjectKey: s.decl.DeclNo, OfficerID: s.decl.inspectorID(), EntCode: s.ent.Code,
 			Date: s.filed, Colour: "red", Note: fmt.Sprintf("inspection said match; case %s filed %s", no, s.filed)})
 	}
 	g.emitMilestones(rng, c, ms)
@@ -386,7 +386,7 @@ func (g *supervisionGen) emitAudit(s auditSeed, id string) {
 	ms.on(s.report, func() { a.ReportOn = ptr(s.report) })
 	concluded, finding := s.concluded, "discrepancy"
 	if s.b09 != "" {
-		g.em.Truth(TruthRow{RuleID: "B09", Source: s.b09, ObjectType: "declarations", ObjectKey: s.decl.DeclNo, EntCode: s.ent.Code,
+		g.em.Truth(TruthRow{RuleID: "B09", Source: s.b09, ObjectType: "declarations", ObjectKey: s.decl.DeclNo, OfficerID: s.decl.inspectorID(), EntCode: s.ent.Code,
 			Date: concluded, Colour: "red", Note: fmt.Sprintf("inspection said match; audit %s found a discrepancy on %s", id, concluded)})
 	} else {
 		concluded = g.actionDay(rng, s.report, auditConclusion, TruthRow{ObjectType: "audits", ObjectKey: id, OfficerID: off.ID, EntCode: s.ent.Code})
@@ -580,4 +580,13 @@ func supNumber[T any](items []T, prefix string, key func(T) (schemas.Date, *Dept
 		ids[i] = fmt.Sprintf("%s%s%05d", prefix, k, seq[k])
 	}
 	return ids
+}
+
+// inspectorID is the lead officer of the declaration's inspection, whom B09
+// holds answerable for its "match", or "" if it never started.
+func (f *DeclFacts) inspectorID() string {
+	if f.Inspector == nil {
+		return ""
+	}
+	return f.Inspector.ID
 }
