@@ -37,6 +37,7 @@ type declPlan struct {
 	releasedAt        time.Time
 	b16               *b16Plan
 	b10               *b10Plan
+	fast              *fastTrack // the officer fast-tracking it (C08), nil if none
 }
 
 // state is a change of the declaration's status.
@@ -108,6 +109,7 @@ func (g *dayGen) declaration(sub *Dept, serial int, at time.Time) *declPlan {
 	g.undeclared(p)
 	g.undervalue(p)
 	g.autoReview(p)
+	g.fastTrack(p)
 	ready, ok := g.review(p)
 	if !ok {
 		return p

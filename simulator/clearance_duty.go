@@ -49,6 +49,11 @@ func (g *dayGen) pick(p *declPlan, post string, t time.Time, exclude ...*Officer
 	if c := g.w.colluder(p, post); c != nil && ok(c.officer) && slices.Contains(list, c.officer) && g.rng.Float64() < c.bias {
 		return c.officer
 	}
+	// A planted shield (C07) takes somewhat more than an even share of the
+	// consignee's releases while in the post.
+	if u := g.w.usualOf(p); u != nil && post == colludedPost && ok(u.officer) && slices.Contains(list, u.officer) && g.rng.Float64() < u.bias {
+		return u.officer
+	}
 	// Rejection sampling keeps the draw uniform over the eligible officers.
 	for range 4 {
 		if o := list[g.rng.IntN(len(list))]; ok(o) {

@@ -36,7 +36,7 @@ func (g *dayGen) inspect(p *declPlan, after time.Time) time.Time {
 		in.outside, in.request = true, true
 	}
 	g.inspectionAnomalies(p, in)
-	if g.rng.IntN(100) < 5 && !g.w.suppressed(in.team) {
+	if g.rng.IntN(100) < g.findingPct(p, in) && !g.w.suppressed(in.team) {
 		in.result, in.finding = "mismatch", findings[g.rng.IntN(len(findings))]
 	}
 	p.order.doneAt = in.finished
@@ -190,6 +190,20 @@ func (g *dayGen) inspectionAnomalies(p *declPlan, in *inspPlan) {
 				Date: schemas.DateOf(in.started), Colour: orange, Note: "inspected outside the control area without the trader's request"})
 		}
 	}
+}
+
+// findingPct is the chance in a hundred that the inspection finds a
+// discrepancy: 5 normally; for a consignee with a planted shield (C07),
+// none while the shield holds the post, its true rate after.
+func (g *dayGen) findingPct(p *declPlan, in *inspPlan) int {
+	u := g.w.usualOf(p)
+	switch {
+	case u == nil:
+		return 5
+	case u.shielded(in.finished):
+		return 0
+	}
+	return u.rate
 }
 
 // worse is the more severe of two colours ("" for none).

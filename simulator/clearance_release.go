@@ -81,7 +81,10 @@ func (g *dayGen) releaseUnpaid(p *declPlan, ready time.Time) bool {
 	if !p.taxed || *p.rec.DutyPayable+*p.rec.VATPayable == 0 {
 		return false
 	}
-	excl := p.handlers()
+	if p.fast != nil {
+		return false
+	}
+	excl := g.releaseExcluded(p)
 	t, o := g.handle(p, "release", ready, releaseWork(g), excl...)
 	if !t.Before(g.w.End) {
 		return false
@@ -133,6 +136,8 @@ func (g *dayGen) releaseStep(p *declPlan, gate time.Time) {
 				return
 			}
 		}
+	} else if g.fastRelease(p, gate) {
+		return
 	} else if x := g.b16Candidate(p); x != nil {
 		if t := g.whenOnDuty(x, gate.Add(wh), g.w.End); !t.IsZero() {
 			if src := g.deviate("B16"); src != "" {
@@ -142,7 +147,7 @@ func (g *dayGen) releaseStep(p *declPlan, gate time.Time) {
 			}
 		}
 	}
-	excl := p.handlers()
+	excl := g.releaseExcluded(p)
 	t, o := g.handle(p, "release", gate, wh, excl...)
 	p.releaser, p.releasedAt = g.tie(p, "release", t, o, excl...), t
 }
@@ -224,4 +229,246 @@ func (m *modPlan) changes() schemas.RawJSON {
 		panic(err)
 	}
 	return schemas.RawJSON(b)
+}
+
+// clearing is one declaration's release as C08 counts it: who released it
+// for which consignee, on which day, and the seconds from acceptance to
+// release (the difference of the whole seconds, as DuckDB's date_diff).
+type clearing struct {
+	officer, consignee string
+	day                schemas.Date
+	secs               float64
+}
+
+// clearingOf is the release at released of a declaration accepted at declared.
+func clearingOf(officer, consignee string, declared, released time.Time) clearing {
+	return clearing{officer, consignee, schemas.DateOf(released), float64(released.Unix() - declared.Unix())}
+}
+
+// The statistics of C08 at the defaults of its risk parameters: rules.md's
+// volume and ratio, the orange ratio and the significance level the rule
+// header adds.
+const (
+	c08WindowDays  = 90
+	c08MinReleases = 20
+	c08YellowRatio = 0.5
+	c08OrangeRatio = 0.25
+	c08Alpha       = 0.001
+)
+
+// median is the middle of xs, the mean of the two middle ones for an even
+// count, as DuckDB's median; xs is sorted in place.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
+
+// speedHits is C08 as of last over the releases of the window ending on
+// it: for each consignee and officer with at least 20 of its releases,
+// against the other officers' at least 20 (the peers), the officer's
+// median seconds from acceptance to release as a ratio of the peers'
+// median, a hit below 0.5 (yellow), orange below 0.25, and significant:
+// the sign test of the officer's releases quicker than the peers' median,
+// P(X ≥ x) for X ~ Binomial(n, 1/2), adjusted by Benjamini–Hochberg over
+// every tested pair (those not under 0.5 with p = 1), below 0.001. Without
+// it, a fifth of the pairs would fire by chance: release times spread from
+// minutes to days.
+func speedHits(cs []clearing, last schemas.Date) []pairHit {
+	from := last.AddDays(1 - c08WindowDays)
+	type pair struct{ officer, consignee string }
+	byPair, byEnt := map[pair][]float64{}, map[string][]pair{}
+	for _, c := range cs {
+		if c.day < from || c.day > last {
+			continue
+		}
+		k := pair{c.officer, c.consignee}
+		if byPair[k] == nil {
+			byEnt[c.consignee] = append(byEnt[c.consignee], k)
+		}
+		byPair[k] = append(byPair[k], c.secs)
+	}
+	var tests []pairHit
+	m := 0
+	for _, ps := range byEnt {
+		for _, k := range ps {
+			own := byPair[k]
+			var peers []float64
+			for _, q := range ps {
+				if q != k {
+					peers = append(peers, byPair[q]...)
+				}
+			}
+			if len(own) < c08MinReleases || len(peers) < c08MinReleases {
+				continue
+			}
+			m++
+			pm, om := median(peers), median(slices.Clone(own))
+			if om >= c08YellowRatio*pm {
+				continue
+			}
+			x := 0
+			for _, s := range own {
+				if s < pm {
+					x++
+				}
+			}
+			colour := yellow
+			if om < c08OrangeRatio*pm {
+				colour = orange
+			}
+			tests = append(tests, pairHit{officer: k.officer, ent: k.consignee, x: x, n: len(own), k: len(peers),
+				p: binomUpper(len(own), x, 0.5), ratio: om / pm, colour: colour, due: last})
+		}
+	}
+	return benjaminiHochberg(tests, m, c08Alpha)
+}
+
+// fastTrack is a planted C08 favour: the officer of the release post clears
+// the consignee's declarations much faster than the peers do. When on duty
+// as one arrives without a control order, they take it with probability
+// bias, pushing the manual review through within minutes if quick, and
+// release it as soon as it is paid (quick) or within a few hours (not
+// quick); they leave its other declarations to the peers, so their share
+// of the consignee's releases stays about even and C01 and C02 stay quiet.
+type fastTrack struct {
+	officer *Officer
+	bias    float64
+	quick   bool
+	source  string
+}
+
+// fastMinPerOfficer is the consignee's releases per release officer that
+// the window must be expected to hold for a planted fast track to be seen
+// (C08 needs 20 on each side).
+const fastMinPerOfficer = 20
+
+// buildFastTracks plants C08 on officer–consignee pairs of the release post
+// where the consignee's expected volume lets the statistic see it, and no
+// planted C01 or C02 bias already works on the consignee or its brokers.
+func (w *World) buildFastTracks() {
+	w.fastTracks = map[*Ent][]*fastTrack{}
+	rng := w.rng("fast-tracks", 0)
+	workdays := float64(min(w.cfg.Days, c08WindowDays)) * 5 / 7
+	perSub := float64(w.scale.DeclsPerDay) / float64(len(w.Subs)) * workdays
+	for _, sub := range w.Subs {
+		cum := w.cumWeight[sub]
+		staff := w.Staff(sub, "release", w.cfg.Start)
+		k := float64(len(staff))
+		for _, e := range w.consignees[sub] {
+			if len(staff) < 3 || perSub*e.weight/cum[len(cum)-1] < fastMinPerOfficer*k || w.colluded(e) {
+				continue
+			}
+			for _, o := range staff {
+				if src := w.deviation(rng, "C08"); src != "" {
+					w.fastTracks[e] = append(w.fastTracks[e], &fastTrack{officer: o, bias: min(0.9, 4/k), quick: rng.IntN(10) < 6, source: src})
+				}
+			}
+		}
+	}
+}
+
+// colluded reports whether a planted C01 or C02 bias works on e or its brokers.
+func (w *World) colluded(e *Ent) bool {
+	for _, x := range append([]*Ent{e}, e.Brokers...) {
+		if w.collusions[collusionKey{x, colludedPost}] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// fastTrack decides whether a favoured officer takes the declaration: one
+// of the consignee's fast tracks whose officer holds the release post of
+// its sub, is on duty as auto review ends, and has no tie to it.
+func (g *dayGen) fastTrack(p *declPlan) {
+	if p.order != nil {
+		return
+	}
+	day := schemas.DateOf(p.autoAt)
+	for _, f := range g.w.fastTracks[p.consignee] {
+		ps := f.officer.At(day)
+		if ps.Post == "release" && ps.Dept.Sub == p.sub && !p.tied(f.officer) && g.w.OnDuty(f.officer.ID, p.autoAt) && g.rng.Float64() < f.bias {
+			p.fast = f
+			return
+		}
+	}
+}
+
+// fastGate is how soon after auto review a fast-tracked declaration must be
+// free to go (reviewed, paid) for the favoured officer to release it: they
+// pick the ones they can clear the same day and leave the rest to the peers.
+const fastGate = 3 * time.Hour
+
+// fastRelease has the favoured officer release the declaration once it may
+// go, if that is soon enough: minutes after the gate (quick) or two to six
+// hours after, if they are on duty then. It reports whether they did.
+func (g *dayGen) fastRelease(p *declPlan, gate time.Time) bool {
+	f := p.fast
+	if f == nil || gate.Sub(p.autoAt) > fastGate || slices.Contains(p.handlers(), f.officer) {
+		return false
+	}
+	hold := time.Duration(3+g.rng.IntN(12)) * time.Minute
+	if !f.quick {
+		hold = time.Duration(120+g.rng.IntN(240)) * time.Minute
+	}
+	t := gate.Add(hold).Truncate(time.Second)
+	if !g.w.OnDuty(f.officer.ID, t) {
+		return false
+	}
+	p.releaser, p.releasedAt = f.officer, t
+	return true
+}
+
+// releaseExcluded are the officers who may not take the declaration's
+// release: those who reviewed or inspected it, and the consignee's
+// favoured officers, who leave what they do not fast-track to the peers.
+func (g *dayGen) releaseExcluded(p *declPlan) []*Officer {
+	excl := p.handlers()
+	for _, f := range g.w.fastTracks[p.consignee] {
+		excl = append(excl, f.officer)
+	}
+	return excl
+}
+
+// speedTruth is the ground truth of C08 as of the last day: the hits of the
+// statistic on the releases whose officer has a planted fast track on the
+// consignee. A chance hit is no truth row (the sign test keeps those rare).
+func (w *World) speedTruth(em *Emitter, facts []*DeclFacts) {
+	var cs []clearing
+	for _, f := range facts {
+		if f.Releaser != nil && !f.ReleasedAt.IsZero() {
+			cs = append(cs, clearingOf(f.Releaser.ID, f.Consignee.Code, f.DeclaredAt, f.ReleasedAt))
+		}
+	}
+	ents := map[string]*Ent{}
+	for _, f := range facts {
+		ents[f.Consignee.Code] = f.Consignee
+	}
+	for _, h := range sortedHits(speedHits(cs, w.cfg.LastDay())) {
+		if src := w.speedSource(h.officer, ents[h.ent]); src != "" {
+			em.Truth(TruthRow{RuleID: "C08", Source: src, ObjectType: "pair", ObjectKey: h.officer + "|" + h.ent,
+				OfficerID: h.officer, EntCode: h.ent, Date: w.cfg.LastDay(), Colour: h.colour,
+				Note: fmt.Sprintf("median release time %.2f × the peers' over %d releases, %d of them quicker than the peers' median", h.ratio, h.n, h.x)})
+		}
+	}
+}
+
+// speedSource is the source of the planted cause of a C08 hit of officer on
+// consignee e: a fast track, or a C01 bias, whose colluder takes the
+// consignee's releases whenever on duty, so faster than peers who also
+// release at night; "" if nothing planted explains it.
+func (w *World) speedSource(officer string, e *Ent) string {
+	for _, f := range w.fastTracks[e] {
+		if f.officer.ID == officer {
+			return f.source
+		}
+	}
+	if c := w.collusions[collusionKey{e, colludedPost}]; c != nil && c.rule == "C01" && c.officer.ID == officer {
+		return c.source
+	}
+	return ""
 }

@@ -1,8 +1,12 @@
 package simulator
 
 import (
+	"bytes"
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/hlwarn/hlwarn/schemas"
@@ -22,13 +26,19 @@ const reviewLimit = 24 * time.Hour
 
 // autoReview is the system's check minutes after acceptance: it sends about
 // three in ten declarations to manual review and raises a control order on
-// about one in twelve; a document check is done by the manual review.
+// about one in twelve (an inspection on half the declarations of a
+// consignee a C07 shield protects, which the risk engine sees as risky); a
+// document check is done by the manual review.
 func (g *dayGen) autoReview(p *declPlan) {
 	at := p.rec.DeclaredAt.Add(time.Duration(60+g.rng.IntN(840)) * time.Second)
 	manual := g.rng.IntN(100) < 28
-	if g.rng.IntN(100) < 8 {
+	orderPct, documentTenths := 8, 4
+	if g.w.usualOf(p) != nil {
+		orderPct, documentTenths = usualInspectPct, 0
+	}
+	if g.rng.IntN(100) < orderPct {
 		p.order = &orderPlan{id: "BK" + p.rec.DeclNo, action: "inspect", issuedAt: at}
-		if g.rng.IntN(10) < 4 {
+		if g.rng.IntN(10) < documentTenths {
 			p.order.action, manual = "document_check", true
 		}
 	}
@@ -81,12 +91,14 @@ func (g *dayGen) review(p *declPlan) (time.Time, bool) {
 		return ready, true
 	}
 	at, o, src := g.reviewTime(p)
-	o = g.tie(p, "declaration_review", at, o)
-	p.reviewer, p.reviewedAt = o, at
+	p.reviewer, p.reviewedAt = g.tie(p, "declaration_review", at, o), at
+	if !g.favour(p) {
+		g.reassign(p)
+	}
+	o = p.reviewer
 	if src != "" {
 		g.lateReviewTruth(p, src)
 	}
-	g.reassign(p)
 	detail := `{"routed_at":"` + p.routedAt.Format(time.RFC3339) + `"}`
 	if p.order == nil && p.rec.LateDeclarationFeeLevied == nil && p.rec.FeeExemptionCode == nil && g.rng.IntN(100) < 3 {
 		p.events = append(p.events, event{step: "manual_review", officer: o, at: at, outcome: "return", detail: detail},
@@ -124,9 +136,10 @@ func referenced(its []schemas.DeclarationItem) int32 {
 // reviewTime is when and by whom manual review is finished: normally within
 // 14 working hours plus what handle may add, under the 24 of A25; as the
 // A25 anomaly 1.1 to 5.5 times the limit, as long as that is over before the
-// simulation ends. It returns the anomaly's source, "" if none.
+// simulation ends; within minutes where a favoured officer pushes it
+// through (C08). It returns the anomaly's source, "" if none.
 func (g *dayGen) reviewTime(p *declPlan) (time.Time, *Officer, string) {
-	if left := g.w.WorkHoursBetween(p.routedAt, g.w.End) - time.Hour; left > reviewLimit*11/10 {
+	if left := g.w.WorkHoursBetween(p.routedAt, g.w.End) - time.Hour; left > reviewLimit*11/10 && p.fast == nil {
 		if src := g.deviate("A25"); src != "" {
 			f := []float64{1.1 + 0.8*g.rng.Float64(), 2.1 + 1.7*g.rng.Float64(), 4.2 + 1.3*g.rng.Float64()}[band(g.rng)]
 			wh := min(time.Duration(f*float64(reviewLimit)), left)
@@ -135,6 +148,9 @@ func (g *dayGen) reviewTime(p *declPlan) (time.Time, *Officer, string) {
 		}
 	}
 	wh := min(14*time.Hour, time.Duration(g.rng.ExpFloat64()*2.5*float64(time.Hour))) + 5*time.Minute
+	if p.fast != nil && p.fast.quick {
+		wh = time.Duration(5+g.rng.IntN(20)) * time.Minute
+	}
 	at, o := g.handle(p, "declaration_review", p.routedAt, wh)
 	return at, o, ""
 }
@@ -204,4 +220,176 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// favourWeights share the planted reassignments (C03) among a chief's
+// favourites: one is favoured most, the others less, so that their counts
+// fall in different colour bands.
+var favourWeights = []float64{0.6, 0.25, 0.15}
+
+// buildFavourites picks, for every subordinate customs, the reviewers its
+// clearance chief would favour if the chief bends the assignment (C03).
+func (w *World) buildFavourites() {
+	w.favourites = map[*Dept][]*Officer{}
+	rng := w.rng("favourites", 0)
+	for _, sub := range w.Subs {
+		staff := w.Staff(sub, "declaration_review", w.cfg.Start)
+		if len(staff) <= 2*len(favourWeights) {
+			continue
+		}
+		for _, i := range rng.Perm(len(staff))[:len(favourWeights)] {
+			w.favourites[sub] = append(w.favourites[sub], staff[i])
+		}
+	}
+}
+
+// favourDraws is the declaration's own stream for C03: whether the chief
+// hands its manual review to a favourite (the first draw, which the ground
+// truth repeats to tell planted hand-overs from normal ones) and when.
+func (w *World) favourDraws(declNo string) *rand.Rand { return w.rng("favour/"+declNo, 0) }
+
+// favourSource is the first draw of the declaration's C03 stream.
+func (w *World) favourSource(declNo string) string {
+	return w.deviation(w.favourDraws(declNo), "C03")
+}
+
+// favour is the C03 anomaly on a manual review with duty at stake: the
+// clearance section chief takes it from the reviewer it fell to and hands
+// it to one of the chief's favourites on duty, with a reassign step ten
+// minutes to an hour before the review is done. It reports whether it did.
+// It draws from the declaration's own stream, so that asking leaves the
+// day's draws as they were.
+func (g *dayGen) favour(p *declPlan) bool {
+	chief, favs := g.env.chiefs[p.sub], g.w.favourites[p.sub]
+	if chief == nil || len(favs) == 0 || *p.rec.DutyPayable == 0 || p.tied(p.reviewer) {
+		return false
+	}
+	day := schemas.DateOf(p.reviewedAt)
+	var on []*Officer
+	var weights []float64
+	for i, f := range favs {
+		if ps := f.At(day); f != p.reviewer && ps.Post == "declaration_review" && ps.Dept.Sub == p.sub && !p.tied(f) && g.w.OnDuty(f.ID, p.reviewedAt) {
+			on, weights = append(on, f), append(weights, favourWeights[i])
+		}
+	}
+	rng := g.w.favourDraws(p.rec.DeclNo)
+	src := g.w.deviation(rng, "C03")
+	t := p.reviewedAt.Add(-time.Duration(10+rng.IntN(50)) * time.Minute)
+	if len(on) == 0 || !t.After(p.routedAt) || !g.w.OnDuty(chief.ID, t) {
+		return false
+	}
+	g.res.stats["C03"]++
+	if src == "" {
+		return false
+	}
+	to := on[weighted(rng, weights)]
+	p.events = append(p.events, event{step: "reassign", officer: chief, at: t, outcome: "reassigned",
+		detail: `{"from":"` + p.reviewer.ID + `","to":"` + to.ID + `"}`})
+	p.reviewer = to
+	return true
+}
+
+// weighted draws an index with probability proportional to its weight.
+func weighted(rng *rand.Rand, weights []float64) int {
+	total := 0.0
+	for _, x := range weights {
+		total += x
+	}
+	u := rng.Float64() * total
+	for i, x := range weights {
+		if u < x {
+			return i
+		}
+		u -= x
+	}
+	return len(weights) - 1
+}
+
+// handOver is one declaration handed by hand to an officer, as the
+// reassign steps of the records show it.
+type handOver struct {
+	to, declNo string
+	at         time.Time
+}
+
+// c03Counts are rules.md's counts of reassignments to one officer in a
+// quarter from which C03 is yellow, orange and red.
+var c03Counts = [3]int{5, 10, 20}
+
+// reassignHits is C03 as of last: per receiving officer and quarter of the
+// step, the distinct declarations handed to them (the first hand-over of
+// each), with the day the fifth came and the colour of the count.
+func reassignHits(hs []handOver, last schemas.Date) []pairHit {
+	type cell struct{ to, quarter string }
+	first := map[string]handOver{}
+	for _, h := range hs {
+		k := h.to + "|" + h.declNo
+		if schemas.DateOf(h.at) <= last && (first[k].at.IsZero() || h.at.Before(first[k].at)) {
+			first[k] = h
+		}
+	}
+	byCell := map[cell][]handOver{}
+	for _, h := range first {
+		c := cell{h.to, quarterOf(schemas.DateOf(h.at))}
+		byCell[c] = append(byCell[c], h)
+	}
+	var out []pairHit
+	for c, list := range byCell {
+		if len(list) < c03Counts[0] {
+			continue
+		}
+		slices.SortFunc(list, func(a, b handOver) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.declNo, b.declNo)) })
+		colour := yellow
+		switch {
+		case len(list) >= c03Counts[2]:
+			colour = red
+		case len(list) >= c03Counts[1]:
+			colour = orange
+		}
+		out = append(out, pairHit{officer: c.to, x: len(list), colour: colour, period: c.quarter,
+			due: schemas.DateOf(list[c03Counts[0]-1].at)})
+	}
+	return out
+}
+
+// reassignTruth is the ground truth of C03 from the reassign steps the
+// clearance emitted: every officer and quarter with five or more hand-overs
+// among which the chief's planted favouritism (or its background twin) had
+// a part; normal reassignment stays under five by construction.
+func (w *World) reassignTruth(em *Emitter) {
+	e, err := schemas.Lookup("declaration_events")
+	if err != nil {
+		panic(err)
+	}
+	var hs []handOver
+	for _, r := range em.records[e.Name] {
+		if !bytes.Contains(r.JSON, []byte(`"step":"reassign"`)) {
+			continue
+		}
+		rec, err := e.Decode(r.JSON)
+		if err != nil {
+			panic(fmt.Sprintf("simulator made an invalid event: %v", err))
+		}
+		ev := rec.(*schemas.DeclarationEvent)
+		var d struct{ To string }
+		if ev.Detail != nil && json.Unmarshal([]byte(*ev.Detail), &d) == nil && d.To != "" {
+			hs = append(hs, handOver{d.To, *ev.DeclNo, *ev.OccurredAt})
+		}
+	}
+	last := w.cfg.LastDay()
+	bySource := map[string]string{}
+	for _, h := range hs {
+		if src := w.favourSource(h.declNo); src == Planted || bySource[h.to+quarterOf(schemas.DateOf(h.at))] == "" {
+			bySource[h.to+quarterOf(schemas.DateOf(h.at))] = src
+		}
+	}
+	for _, h := range sortedHits(reassignHits(hs, last)) {
+		src := bySource[h.officer+h.period]
+		if src == "" {
+			continue
+		}
+		em.Truth(TruthRow{RuleID: "C03", Source: src, ObjectType: "officers", ObjectKey: h.officer, OfficerID: h.officer,
+			Date: h.due, Colour: h.colour, Period: h.period,
+			Note: fmt.Sprintf("%d declarations reassigned by hand to the officer in %s", h.x, h.period)})
+	}
 }

@@ -140,10 +140,13 @@ type release struct {
 }
 
 // relationshipTruth is the ground truth of the statistical rules, which
-// only the whole period's records decide: C01, C02 and B08.
+// only the whole period's records decide: C01, C02, B08, C03, C07 and C08.
 func (w *World) relationshipTruth(em *Emitter, facts []*DeclFacts) {
 	w.collusionTruth(em, facts)
 	w.inspectionTruth(em, facts)
+	w.reassignTruth(em)
+	w.speedTruth(em, facts)
+	w.shieldTruth(em, facts)
 }
 
 // collusionTruth is the ground truth of C01 and C02 as of the last day: the
@@ -190,7 +193,7 @@ func sortedHits(hs []pairHit) []pairHit {
 type pairHit struct {
 	officer, ent   string
 	x, n, k        int
-	p              float64
+	p, ratio       float64
 	colour, period string
 	due            schemas.Date
 }

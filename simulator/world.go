@@ -98,6 +98,15 @@ type World struct {
 	collusions map[collusionKey]*collusion
 	// suppressors are the planted inspection officers who find nothing (B08), with the source.
 	suppressors map[*Officer]string
+	// favourites are, per subordinate customs, the reviewers its clearance
+	// chief hands reviews to (C03), most favoured first.
+	favourites map[*Dept][]*Officer
+	// fastTracks are the planted officers who clear one consignee's
+	// declarations much faster than their peers do (C08).
+	fastTracks map[*Ent][]*fastTrack
+	// usuals are the planted shields of consignees, who leave their post
+	// during the period (C07).
+	usuals map[*Ent]*usualPlan
 	// pendingTruth is ground truth decided while the world was built.
 	pendingTruth []TruthRow
 }
@@ -161,6 +170,9 @@ func newWorld(cfg Config) *World {
 	w.buildRoster()
 	w.buildInterests()
 	w.buildCollusions()
+	w.buildFavourites()
+	w.buildFastTracks()
+	w.buildUsuals()
 	return w
 }
 
