@@ -119,7 +119,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "partition_by on a table",
 			files: map[string]string{"m.sql": "/* ---\nkind: table\npartition_by: as_of\n--- */\nSELECT getvariable('as_of') AS as_of\n"},
-			want:  []string{"m.sql:1:", "partition_by is for incremental models"},
+			want:  []string{"m.sql:1:", "partition_by and lookback are for incremental models"},
 		},
 		{
 			name:  "a file without header",
