@@ -2,6 +2,7 @@
 kind: incremental
 partition_by: work_date
 lookback: 92
+params: [duty_start, duty_end]
 publish: true
 tags: [facts, workload]
 description: >
@@ -73,12 +74,12 @@ on_duty AS (
               AND s.duty_date BETWEEN e.work_date - 1 AND e.work_date
               AND e.occurred_at >= s.shift_start AND e.occurred_at < s.shift_end
         )
-        -- Without a roster row for the day: the contract's 08:30-17:30 on working days.
+        -- Without a roster row for the day: the contract's default hours on working days.
         OR (
             NOT EXISTS (SELECT 1 FROM shifts AS s WHERE s.officer_id = e.officer_id AND s.duty_date = e.work_date)
             AND t.is_workday
-            AND e.occurred_at >= CAST(t.date AS TIMESTAMPTZ) + INTERVAL 510 MINUTE
-            AND e.occurred_at < CAST(t.date AS TIMESTAMPTZ) + INTERVAL 1050 MINUTE
+            AND e.occurred_at >= CAST(t.date + CAST(getvariable('duty_start') AS TIME) AS TIMESTAMPTZ)
+            AND e.occurred_at < CAST(t.date + CAST(getvariable('duty_end') AS TIME) AS TIMESTAMPTZ)
         ) AS on_duty
     FROM officer_events AS e
     JOIN dim_date AS t ON t.date = e.work_date

@@ -20,7 +20,7 @@ rule:
     the roster says when an officer is there, not how long a step may take.
     A review taking more than the limit is due on the day its last working
     hour runs out, and is graded by the working hours taken (so far).
-params: [a25_limit_hours, a25_orange_multiple, a25_red_multiple]
+params: [a25_limit_hours, a25_orange_multiple, a25_red_multiple, duty_start, duty_end]
 parameters:
   - name: a25_limit_hours
     default: 24
@@ -64,19 +64,27 @@ reviews AS (
     JOIN stg_declarations AS d ON d.decl_no = t.decl_no
     WHERE r.reviewed_at IS NOT NULL OR d.status IS DISTINCT FROM 'cancelled'
 ),
--- Working seconds on a clock that runs only 08:30–17:30 on working days
--- (9 hours a day), read at each end of the review: the working days before
--- the day in full, plus the part of the day's duty hours already gone.
+-- The contract's default duty hours of a working day, in seconds from midnight.
+duty AS (
+    SELECT
+        CAST(epoch(DATE '2000-01-01' + CAST(getvariable('duty_start') AS TIME)) - epoch(TIMESTAMP '2000-01-01') AS BIGINT) AS start_s,
+        CAST(epoch(DATE '2000-01-01' + CAST(getvariable('duty_end') AS TIME)) - epoch(DATE '2000-01-01' + CAST(getvariable('duty_start') AS TIME)) AS BIGINT) AS day_s
+),
+-- Working seconds on a clock that runs only in those hours on working days,
+-- read at each end of the review: the working days before the day in full,
+-- plus the part of the day's duty hours already gone.
 clock AS (
     SELECT
         v.decl_no, v.routed_at, v.routing_dept_id, v.reviewed_at, v.officer_id, v.review_dept_id, v.measured_to,
-        32400 * (a.workday_index - CAST(a.is_workday AS INTEGER))
-            + CASE WHEN a.is_workday THEN least(greatest(epoch(v.routed_at) - epoch(CAST(a.date AS TIMESTAMPTZ)) - 30600, 0), 32400) ELSE 0 END
+        h.day_s,
+        h.day_s * (a.workday_index - CAST(a.is_workday AS INTEGER))
+            + CASE WHEN a.is_workday THEN least(greatest(epoch(v.routed_at) - epoch(CAST(a.date AS TIMESTAMPTZ)) - h.start_s, 0), h.day_s) ELSE 0 END
             AS routed_clock,
-        32400 * (b.workday_index - CAST(b.is_workday AS INTEGER))
-            + CASE WHEN b.is_workday THEN least(greatest(epoch(v.measured_to) - epoch(CAST(b.date AS TIMESTAMPTZ)) - 30600, 0), 32400) ELSE 0 END
+        h.day_s * (b.workday_index - CAST(b.is_workday AS INTEGER))
+            + CASE WHEN b.is_workday THEN least(greatest(epoch(v.measured_to) - epoch(CAST(b.date AS TIMESTAMPTZ)) - h.start_s, 0), h.day_s) ELSE 0 END
             AS measured_clock
     FROM reviews AS v
+    CROSS JOIN duty AS h
     JOIN dim_date AS a ON a.date = CAST(v.routed_at AS DATE)
     JOIN dim_date AS b ON b.date = CAST(v.measured_to AS DATE)
 ),
@@ -85,7 +93,7 @@ late AS (
         *,
         (measured_clock - routed_clock) / 3600.0 AS hours_taken,
         -- The limit runs out on the working day whose duty hours hold its last second.
-        CAST(floor((routed_clock + getvariable('a25_limit_hours') * 3600) / 32400) AS BIGINT) + 1 AS due_index
+        CAST(floor((routed_clock + getvariable('a25_limit_hours') * 3600) / day_s) AS BIGINT) + 1 AS due_index
     FROM clock
     WHERE measured_clock - routed_clock > getvariable('a25_limit_hours') * 3600
 )

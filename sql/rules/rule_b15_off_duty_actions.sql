@@ -27,7 +27,7 @@ rule:
     b15_high_tax (M2 by default: the tax at which the money grading turns
     red); it is red then, else orange from 10 acts. It is due on the day of
     the third act, or of the first high-tax act if earlier.
-params: [b15_yellow_count, b15_orange_count, b15_high_tax, b15_default_start, b15_default_end]
+params: [b15_yellow_count, b15_orange_count, b15_high_tax, duty_start, duty_end]
 parameters:
   - name: b15_yellow_count
     default: 3
@@ -44,16 +44,6 @@ parameters:
     unit: CNY
     rules: [B15]
     description: a declaration with duty and VAT of at least this is high-tax; any off-duty act on one is red
-  - name: b15_default_start
-    default: '08:30:00'
-    unit: local time
-    rules: [B15]
-    description: start of an officer's hours on a working day without a roster row (contract)
-  - name: b15_default_end
-    default: '17:30:00'
-    unit: local time
-    rules: [B15]
-    description: end (excluded) of an officer's hours on a working day without a roster row (contract)
 tests:
   - unique: [object_key, period]
 --- */
@@ -91,8 +81,8 @@ off_duty AS (
           NOT coalesce(r.has_row, false)
           AND dd.is_workday
           -- A local date plus a time is a local timestamp: the session's zone places it.
-          AND a.occurred_at >= CAST(a.act_on + CAST(getvariable('b15_default_start') AS TIME) AS TIMESTAMPTZ)
-          AND a.occurred_at < CAST(a.act_on + CAST(getvariable('b15_default_end') AS TIME) AS TIMESTAMPTZ)
+          AND a.occurred_at >= CAST(a.act_on + CAST(getvariable('duty_start') AS TIME) AS TIMESTAMPTZ)
+          AND a.occurred_at < CAST(a.act_on + CAST(getvariable('duty_end') AS TIME) AS TIMESTAMPTZ)
       )
 ),
 monthly AS (
