@@ -15,14 +15,38 @@ import (
 type references struct {
 	tables    []string // [schema.]table, CTE names excluded
 	variables []string // getvariable('name') arguments
+	// sqlReadsScope: the model's own query (not its scope query) reads scope.
+	sqlReadsScope bool
 }
 
 // analyze parses the model's query with DuckDB (json_serialize_sql) and
-// collects the tables and variables it reads. A syntax error is reported at
-// its line in the model file.
+// collects the tables and variables it reads, with those of a keyed
+// model's scope query. A syntax error is reported at its line in the model
+// file.
 func analyze(ctx context.Context, db *sql.DB, m *Model) (references, error) {
+	refs, err := analyzeQuery(ctx, db, m, m.SQL, m.bodyLine, "")
+	if err != nil || m.Scope == "" {
+		return refs, err
+	}
+	refs.sqlReadsScope = slices.Contains(refs.tables, "scope")
+	scope, err := analyzeQuery(ctx, db, m, m.Scope, 1, "scope: ")
+	if err != nil {
+		return refs, err
+	}
+	refs.tables = append(refs.tables, scope.tables...)
+	refs.variables = append(refs.variables, scope.variables...)
+	slices.Sort(refs.tables)
+	refs.tables = slices.Compact(refs.tables)
+	slices.Sort(refs.variables)
+	refs.variables = slices.Compact(refs.variables)
+	return refs, nil
+}
+
+// analyzeQuery parses one query of m, which starts at line bodyLine of
+// its file; what prefixes its messages.
+func analyzeQuery(ctx context.Context, db *sql.DB, m *Model, query string, bodyLine int, what string) (references, error) {
 	var out string
-	if err := db.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR)::VARCHAR", m.SQL).Scan(&out); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR)::VARCHAR", query).Scan(&out); err != nil {
 		return references{}, fmt.Errorf("parsing %s: %w", m.Path, err)
 	}
 	var tree map[string]any
@@ -31,18 +55,19 @@ func analyze(ctx context.Context, db *sql.DB, m *Model) (references, error) {
 	}
 	if tree["error"] == true {
 		msg, _ := tree["error_message"].(string)
-		line := m.bodyLine
+		line := bodyLine
 		// DuckDB counts the position in characters, not bytes.
-		if pos, err := strconv.Atoi(fmt.Sprint(tree["position"])); err == nil && pos <= utf8.RuneCountInString(m.SQL) {
-			line += strings.Count(string([]rune(m.SQL)[:pos]), "\n")
+		if pos, err := strconv.Atoi(fmt.Sprint(tree["position"])); err == nil && pos <= utf8.RuneCountInString(query) && what == "" {
+			line += strings.Count(string([]rune(query)[:pos]), "\n")
 		}
+		msg = what + msg
 		if strings.Contains(msg, "Only SELECT statements") {
 			msg = "a model is one SELECT query (WITH ... SELECT); " + msg
 		}
 		return references{}, &ModelError{Path: m.Path, Line: line, Msg: msg}
 	}
 	if st, _ := tree["statements"].([]any); len(st) != 1 {
-		return references{}, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("a model is exactly one SELECT query, found %d statements", len(st))}
+		return references{}, &ModelError{Path: m.Path, Line: bodyLine, Msg: fmt.Sprintf("%sa model is exactly one SELECT query, found %d statements", what, len(st))}
 	}
 	ctes := map[string]bool{}
 	var refs references

@@ -2,6 +2,7 @@ package transforms_test
 
 import (
 	"cmp"
+	"fmt"
 	"context"
 	"database/sql"
 	"os"
@@ -18,11 +19,37 @@ import (
 // benchLake builds a raw lake for cfg in a fresh folder, thirty days at a
 // time: the simulator holds its whole period in memory, and a district
 // year does not fit. Each chunk is the same world (the same seed) further
-// on, extracted on top of the last.
+// on, extracted on top of the last. With HLWARN_BENCH_LAKES set, the raw
+// lake is kept in that folder and re-used by later runs (a district year
+// takes about ten minutes to build); the benchmark's data folder is always
+// fresh, its raw/ a link to the kept lake.
 func benchLake(b *testing.B, cfg simulator.Config) string {
 	b.Helper()
-	t0 := time.Now()
 	dir := b.TempDir()
+	cache := os.Getenv("HLWARN_BENCH_LAKES")
+	if cache == "" {
+		buildLake(b, cfg, dir)
+		return dir
+	}
+	kept := filepath.Join(cache, fmt.Sprintf("%s-%s-%d", cfg.Scale, cfg.Start, cfg.Days))
+	if _, err := os.Stat(filepath.Join(kept, "complete")); err != nil {
+		if err := os.RemoveAll(kept); err != nil {
+			b.Fatal(err)
+		}
+		buildLake(b, cfg, kept)
+		if err := os.WriteFile(filepath.Join(kept, "complete"), nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(kept, "raw"), filepath.Join(dir, "raw")); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+func buildLake(b *testing.B, cfg simulator.Config, dir string) {
+	b.Helper()
+	t0 := time.Now()
 	for start := cfg.Start; start < cfg.End(); start = start.AddDays(30) {
 		chunk := cfg
 		chunk.Start, chunk.Days = start, min(30, int(cfg.End()-start))
@@ -41,7 +68,6 @@ func benchLake(b *testing.B, cfg simulator.Config) string {
 		}
 	}
 	b.Logf("%s scale, %d days: lake built in %v", cfg.Scale, cfg.Days, time.Since(t0).Round(time.Second))
-	return dir
 }
 
 func benchOptions(dir string) transforms.Options {

@@ -82,6 +82,9 @@ type ModelResult struct {
 	Kind    Kind
 	Status  string
 	Rows    int64
+	// Evaluated (keyed models) is how many objects the run re-evaluated:
+	// its scope, every object when it evaluated in full.
+	Evaluated int64
 	Seconds float64
 	Err     error
 	Tests   []TestResult
@@ -138,7 +141,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 			continue
 		}
 		start := time.Now()
-		r.Status, r.Rows, r.Err = build(ctx, conn, m, ro, e.opt.DataDir)
+		r.Status, r.Rows, r.Evaluated, r.Err = build(ctx, conn, m, ro, e.opt.DataDir)
 		// A kept partition is tested too: the run that built it may have
 		// died before recording its results.
 		if r.Err == nil {
@@ -203,6 +206,9 @@ func prepareSession(ctx context.Context, conn *sql.Conn, params Params, asOf sch
 		"CREATE SCHEMA IF NOT EXISTS _hlwarn",
 		`CREATE TABLE IF NOT EXISTS _hlwarn.intervals (model VARCHAR, partition_date DATE, rows BIGINT, PRIMARY KEY (model, partition_date))`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.snapshots (model VARCHAR PRIMARY KEY, as_of DATE, ingested_upto TIMESTAMPTZ)`,
+		`CREATE TABLE IF NOT EXISTS _hlwarn.keyed (model VARCHAR PRIMARY KEY, as_of DATE, fingerprint VARCHAR, epoch BIGINT)`,
+		`CREATE TABLE IF NOT EXISTS _hlwarn.keyed_uptos (model VARCHAR, entity VARCHAR, upto TIMESTAMPTZ, PRIMARY KEY (model, entity))`,
+		`CREATE TABLE IF NOT EXISTS _hlwarn.epochs (name VARCHAR PRIMARY KEY, n BIGINT)`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.model_runs (as_of DATE, model VARCHAR, status VARCHAR, rows BIGINT, seconds DOUBLE, error VARCHAR, finished_at TIMESTAMPTZ)`,
 		`CREATE TABLE IF NOT EXISTS mart_data_quality (as_of DATE, model VARCHAR, test VARCHAR, severity VARCHAR, status VARCHAR, failing_rows BIGINT)`,
 	}, params.setVariables(asOf)...)
@@ -210,29 +216,33 @@ func prepareSession(ctx context.Context, conn *sql.Conn, params Params, asOf sch
 }
 
 // build materializes one model and returns its status and row count.
-func build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (string, int64, error) {
+func build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (status string, rows, evaluated int64, err error) {
 	switch m.Kind {
+	case KindKeyed:
+		return buildKeyed(ctx, conn, m, ro, dataDir)
 	case KindSnapshot:
-		return buildSnapshot(ctx, conn, m, ro, dataDir)
+		status, rows, err = buildSnapshot(ctx, conn, m, ro, dataDir)
+		return status, rows, 0, err
 	case KindView:
 		_, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW %s AS\n%s", m.Name, m.SQL))
 		if err == nil && m.Rule != nil {
-			return StatusOK, 0, checkRuleShape(ctx, conn, m)
+			return StatusOK, 0, 0, checkRuleShape(ctx, conn, m, m.Name)
 		}
-		return StatusOK, 0, m.wrap(err)
+		return StatusOK, 0, 0, m.wrap(err)
 	case KindTable:
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS\n%s", m.Name, m.SQL)); err != nil {
-			return StatusFailed, 0, m.wrap(err)
+			return StatusFailed, 0, 0, m.wrap(err)
 		}
 		if m.Rule != nil {
-			if err := checkRuleShape(ctx, conn, m); err != nil {
-				return StatusFailed, 0, err
+			if err := checkRuleShape(ctx, conn, m, m.Name); err != nil {
+				return StatusFailed, 0, 0, err
 			}
 		}
 		n, err := count(ctx, conn, m.Name)
-		return StatusOK, n, err
+		return StatusOK, n, 0, err
 	}
-	return buildPartition(ctx, conn, m, ro)
+	status, rows, err = buildPartition(ctx, conn, m, ro)
+	return status, rows, 0, err
 }
 
 // buildPartition replaces the partitions of an incremental model from
@@ -339,8 +349,10 @@ func (e *Engine) DropIncremental(ctx context.Context) error {
 		switch m.Kind {
 		case KindIncremental:
 			stmts = []string{"DROP TABLE IF EXISTS " + m.Name, "DELETE FROM _hlwarn.intervals WHERE model = '" + m.Name + "'"}
+		case KindKeyed:
+			stmts = []string{"DROP TABLE IF EXISTS " + m.Name, "DELETE FROM _hlwarn.keyed WHERE model = '" + m.Name + "'"}
 		case KindSnapshot:
-			stmts = []string{"DROP VIEW IF EXISTS " + m.Name, "DROP TABLE IF EXISTS " + stateTable(m), "DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'"}
+			stmts = []string{"DROP VIEW IF EXISTS " + m.Name, "DROP TABLE IF EXISTS " + stateTable(m), "DROP TABLE IF EXISTS " + replacedTable(m), "DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'"}
 		}
 		for _, s := range stmts {
 			if _, err := e.db.ExecContext(ctx, s); err != nil && !strings.Contains(err.Error(), "_hlwarn") {

@@ -26,6 +26,7 @@ const (
 	KindView        Kind = "view"        // recomputed by every query
 	KindTable       Kind = "table"       // rebuilt on every run
 	KindIncremental Kind = "incremental" // one partition per as-of date, kept across runs
+	KindKeyed       Kind = "keyed"       // rows by key, only the keys in scope re-evaluated on a run
 )
 
 // Model is one SQL model: its header and its query.
@@ -38,7 +39,12 @@ type Model struct {
 	// Lookback days filled: a run builds every missing one in the window in
 	// one query over [partition_from, as_of], so a rolling window over
 	// daily partitions is complete from the first run on.
-	Lookback    int
+	Lookback int
+	// UniqueKey and Scope (keyed models): the column a row belongs to an
+	// object by, and the query of the objects a run re-evaluates (see
+	// keyed.go).
+	UniqueKey   string
+	Scope       string
 	Tags        []string // for selection with tag:NAME
 	Publish     bool     // copied into each published build
 	Params      []string // risk parameters it reads with getvariable()
@@ -51,6 +57,7 @@ type Model struct {
 	declared    []string  // depends: from the header
 	testDeps    []string  // models its relationships tests look up, built before it
 	snap        *snapshot // how a staging model is carried forward
+	changed     []string  // keyed models: the entities whose changed records they read
 	bodyLine    int       // line of the file where the query starts
 }
 
@@ -83,6 +90,8 @@ type header struct {
 	Kind        Kind      `yaml:"kind"`
 	PartitionBy string    `yaml:"partition_by"`
 	Lookback    int       `yaml:"lookback"`
+	UniqueKey   string    `yaml:"unique_key"`
+	Scope       string    `yaml:"scope"`
 	Tags        []string  `yaml:"tags"`
 	Publish     bool      `yaml:"publish"`
 	Params      []string  `yaml:"params"`
@@ -139,9 +148,12 @@ func parseModel(file string, src []byte) (*Model, error) {
 		return nil, &ModelError{Path: file, Line: 1, Msg: fmt.Sprintf("model name %q: use lower-case letters, digits and _", m.Name)}
 	}
 	m.Kind, m.PartitionBy, m.Tags, m.Publish = h.Kind, h.PartitionBy, h.Tags, h.Publish
-	m.Lookback = h.Lookback
+	m.Lookback, m.UniqueKey, m.Scope = h.Lookback, h.UniqueKey, strings.TrimSpace(strings.TrimRight(strings.TrimSpace(h.Scope), ";"))
 	m.Params, m.declared, m.Tests, m.Rule, m.Description = h.Params, h.Depends, h.Tests, h.Rule, h.Description
 	m.Defines = h.Parameters
+	if m.Rule != nil && m.Kind == KindKeyed && m.UniqueKey == "" {
+		m.UniqueKey = "object_key"
+	}
 	if m.Kind == "" {
 		m.Kind = KindTable
 	}
@@ -156,10 +168,20 @@ func parseModel(file string, src []byte) (*Model, error) {
 }
 
 func (m *Model) checkHeader() error {
+	if m.Kind != KindKeyed && (m.UniqueKey != "" || m.Scope != "") {
+		return fmt.Errorf("unique_key and scope are for keyed models, not %s", m.Kind)
+	}
 	switch m.Kind {
 	case KindView, KindTable:
 		if m.PartitionBy != "" || m.Lookback != 0 {
 			return fmt.Errorf("partition_by and lookback are for incremental models, not %s", m.Kind)
+		}
+	case KindKeyed:
+		if m.PartitionBy != "" || m.Lookback != 0 {
+			return fmt.Errorf("partition_by and lookback are for incremental models, not %s", m.Kind)
+		}
+		if m.UniqueKey == "" || m.Scope == "" {
+			return fmt.Errorf("a keyed model needs unique_key (the column its rows belong to an object by) and scope (a query of the keys a run re-evaluates)")
 		}
 	case KindIncremental:
 		if m.PartitionBy == "" {
@@ -169,14 +191,14 @@ func (m *Model) checkHeader() error {
 			return fmt.Errorf("lookback %d: give the days of partitions to keep filled, 1 to 3660", m.Lookback)
 		}
 	default:
-		return fmt.Errorf("kind %q: use view, table or incremental", m.Kind)
+		return fmt.Errorf("kind %q: use view, table, incremental or keyed", m.Kind)
 	}
 	if m.Rule != nil {
 		if err := m.Rule.check(); err != nil {
 			return err
 		}
-		if m.Kind != KindTable && m.Kind != KindView {
-			return fmt.Errorf("rule %s: a rule model is a table or a view (it evaluates every open item as of the run date), not %s", m.Rule.ID, m.Kind)
+		if m.Kind == KindIncremental {
+			return fmt.Errorf("rule %s: a rule model is a table, a view or keyed (it evaluates every open item as of the run date), not %s", m.Rule.ID, m.Kind)
 		}
 	}
 	for _, d := range m.Defines {

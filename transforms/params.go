@@ -15,7 +15,9 @@ import (
 // Builtin variables every model may read with getvariable().
 // partition_from is the first day an incremental model's query covers:
 // the as-of date, or the earliest missing day of a lookback window.
-var builtinVars = []string{"as_of", "as_of_end", "partition_from"}
+// changed_since (keyed models) is the first as-of day their last build did
+// not cover, -infinity when a build evaluates every object.
+var builtinVars = []string{"as_of", "as_of_end", "partition_from", "changed_since"}
 
 // Param is one risk parameter (风险参数): a threshold a model reads, with
 // its default from rules.md and the value in force.
@@ -136,6 +138,7 @@ func (ps Params) setVariables(asOf schemas.Date) []string {
 		"SET VARIABLE as_of = " + literal(asOf),
 		fmt.Sprintf("SET VARIABLE as_of_end = TIMESTAMPTZ '%s 00:00:00+08:00'", asOf.AddDays(1)),
 		"SET VARIABLE partition_from = " + literal(asOf),
+		"SET VARIABLE changed_since = DATE '-infinity'",
 	}
 	for _, n := range ps.Names() {
 		stmts = append(stmts, fmt.Sprintf("SET VARIABLE %s = %s", n, literal(ps[n].Value)))

@@ -101,6 +101,23 @@ func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map
 	}
 	var errs []error
 	for _, t := range refs.tables {
+		if entity, ok := strings.CutPrefix(t, "changed."); ok {
+			// A keyed model's view of the records changed since its last
+			// build: it depends on the entity's staging model.
+			switch {
+			case m.Kind != KindKeyed:
+				errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("reads %s; only a keyed model reads the changed records (kind: keyed)", t)})
+			case p.Models["stg_"+entity] == nil || p.Models["stg_"+entity].snap == nil:
+				errs = append(errs, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("reads %s, but %s is no entity of the contract", t, entity)})
+			default:
+				m.Deps = append(m.Deps, "stg_"+entity)
+				m.changed = append(m.changed, entity)
+			}
+			continue
+		}
+		if t == "scope" && m.Kind == KindKeyed {
+			continue // the keys the run re-evaluates, made by the engine
+		}
 		switch {
 		case sources[t]:
 		case p.Models[t] != nil:
@@ -112,6 +129,11 @@ func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map
 		}
 		m.Deps = append(m.Deps, t)
 	}
+	slices.Sort(m.Deps)
+	m.Deps = slices.Compact(m.Deps)
+	if m.Kind == KindKeyed && !refs.sqlReadsScope {
+		errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("a keyed model evaluates only the objects of its scope: filter its driving rows with %s IN (SELECT key FROM scope)", m.UniqueKey)})
+	}
 	if m.declared != nil {
 		want := slices.Sorted(slices.Values(m.declared))
 		if !slices.Equal(want, m.Deps) {
@@ -121,6 +143,8 @@ func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map
 	var used []string
 	for _, v := range refs.variables {
 		switch {
+		case v == "changed_since" && m.Kind != KindKeyed:
+			errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: "reads changed_since, which only a keyed model has (kind: keyed)"})
 		case slices.Contains(builtinVars, v):
 		case p.Params[v] == nil:
 			errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("reads parameter %s, which parameters.yaml does not define", v)})

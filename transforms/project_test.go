@@ -109,7 +109,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "bad kind",
 			files: map[string]string{"m.sql": "/* ---\nkind: snapshot\n--- */\nSELECT 1 AS x\n"},
-			want:  []string{"m.sql:1:", `kind "snapshot"`, "view, table or incremental"},
+			want:  []string{"m.sql:1:", `kind "snapshot"`, "view, table, incremental or keyed"},
 		},
 		{
 			name:  "incremental without partition_by",

@@ -206,8 +206,8 @@ func (p *Project) dimRule() *Model {
 
 // checkRuleShape reports a rule model whose result lacks a column of the
 // shared rule-fact shape, or has one that does not cast to its type.
-func checkRuleShape(ctx context.Context, conn *sql.Conn, m *Model) error {
-	rows, err := conn.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE "+m.Name+")")
+func checkRuleShape(ctx context.Context, conn *sql.Conn, m *Model, rel string) error {
+	rows, err := conn.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE "+rel+")")
 	if err != nil {
 		return m.wrap(err)
 	}

@@ -50,7 +50,7 @@ func TestRuleHeaderErrors(t *testing.T) {
 		{"bad id", map[string]string{"rules/r.sql": ruleModel("a99", "a", "", ruleQuery)},
 			[]string{"rules/r.sql:1:", `rule id "a99"`}},
 		{"incremental rule", map[string]string{"rules/r.sql": strings.Replace(ruleModel("A99", "a", "", ruleQuery), "kind: table", "kind: incremental\npartition_by: as_of", 1)},
-			[]string{"rules/r.sql:1:", "a table or a view"}},
+			[]string{"rules/r.sql:1:", "a table, a view or keyed"}},
 		{"one id twice", map[string]string{"rules/r1.sql": ruleModel("A99", "a", "", ruleQuery), "rules/r2.sql": ruleModel("A99", "a", "", ruleQuery)},
 			[]string{"rules/r2.sql", "rule A99 is also defined by rules/r1.sql"}},
 		{"parameter defined but not read", map[string]string{"rules/r.sql": ruleModel("A99", "a", "parameters:\n  - {name: a99_limit, default: 3}\n", ruleQuery)},

@@ -95,6 +95,10 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
 	src := fmt.Sprintf("(SELECT * EXCLUDE (_run_id), %s AS _key FROM raw.%s WHERE updated_at < getvariable('as_of_end'))", keyExpr(e), e.Name)
 	stmts := []string{
 		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", stateTable(m), latest(src)),
+		// The log of replaced versions starts again, and keyed models
+		// evaluate in full on their next build.
+		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT CAST(NULL AS DATE) AS replaced_on, * FROM %s LIMIT 0", replacedTable(m), stateTable(m)),
+		bumpEpoch,
 		"DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'",
 		// The newest landing the state holds: every raw row landed up to it
 		// is reflected (an older repeat landed later only makes the next
@@ -135,15 +139,22 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 	delta := fmt.Sprintf("(%[1]s AND updated_at >= %[2]s AND updated_at < getvariable('as_of_end') UNION ALL %[1]s AND updated_at < %[2]s AND _ingested_at > %[3]s)",
 		scan, endPrev, uptoLit)
 	state := stateTable(m)
+	replaced := replacedTable(m)
 	stmts := []string{
 		"CREATE OR REPLACE TEMP TABLE _delta AS " + latest(delta),
-		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _merged AS %s", latest(fmt.Sprintf(
-			"(SELECT * FROM %s WHERE _key IN (SELECT _key FROM temp._delta) UNION ALL BY NAME SELECT * FROM temp._delta)", state))),
-		fmt.Sprintf("DELETE FROM %s WHERE _key IN (SELECT _key FROM temp._merged)", state),
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _old AS SELECT * FROM %s WHERE _key IN (SELECT _key FROM temp._delta)", state),
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _merged AS %s", latest("(SELECT * FROM temp._old UNION ALL BY NAME SELECT * FROM temp._delta)")),
+		// The versions the merge replaces, for keyed models (keyed.go).
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s AS SELECT CAST(NULL AS DATE) AS replaced_on, * FROM %s LIMIT 0", replaced, state),
+		fmt.Sprintf("DELETE FROM %s WHERE replaced_on < getvariable('as_of') - %d", replaced, replacedDays),
+		fmt.Sprintf(`INSERT INTO %s BY NAME SELECT getvariable('as_of') AS replaced_on, o.* FROM temp._old AS o
+WHERE NOT EXISTS (SELECT 1 FROM temp._merged AS n WHERE n._key = o._key AND n.updated_at = o.updated_at AND n._ingested_at = o._ingested_at)`, replaced),
+		fmt.Sprintf("DELETE FROM %s WHERE _key IN (SELECT _key FROM temp._old)", state),
 		fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM temp._merged", state),
 		"DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'",
 		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), coalesce((SELECT max(_ingested_at) FROM temp._delta), %s)", m.Name, uptoLit),
 		"DROP TABLE temp._delta",
+		"DROP TABLE temp._old",
 		"DROP TABLE temp._merged",
 	}
 	return inTx(ctx, conn, stmts)

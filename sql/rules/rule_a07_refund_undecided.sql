@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, tax]
 rule:
   id: A07
@@ -34,6 +34,13 @@ parameters:
     description: days since acceptance up to which a late decision is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- An open claim is measured to the as-of date; a changed claim, or one
+  -- whose declaration (consignee) or officer (department) changed, again.
+  SELECT refund_id FROM stg_refunds WHERE decided_on IS NULL OR accepted_on >= getvariable('changed_since')
+  UNION ALL SELECT refund_id FROM changed.refunds
+  UNION ALL SELECT refund_id FROM stg_refunds WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT refund_id FROM stg_refunds WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH claims AS (
     SELECT
@@ -43,6 +50,7 @@ WITH claims AS (
     FROM stg_refunds AS r
     JOIN dim_date AS lim ON lim.date = r.accepted_on + getvariable('a07_limit_cd')
     WHERE r.accepted_on <= getvariable('as_of')
+      AND r.refund_id IN (SELECT key FROM scope)
 )
 SELECT
     '1' AS rule_version,

@@ -1,0 +1,277 @@
+package transforms
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hlwarn/hlwarn/schemas"
+)
+
+// A keyed model keeps rows by object (its unique_key column) across runs
+// and re-evaluates, on each run, only the objects its scope query names:
+// those whose records changed since its last build, and those whose rows
+// move with the as-of date although nothing changed (an open item measured
+// to the as-of date, a limit about to pass). Every other object's rows are
+// carried from the last build. This is what keeps a nightly rule run
+// proportional to the day's changes and the open items, not to the
+// history: a year of closed declarations is not evaluated again every
+// night.
+//
+// The scope query and the model read changed.<entity>: the records of an
+// entity changed since the model's last build — each new version, and the
+// version it replaced (a tombstone carries only its key, so the replaced
+// version says what the deleted record was linked to) — with a deleted
+// column. The model reads scope, one column key, and must keep only the
+// rows of those objects: a row for a key outside the scope is an error.
+//
+// A build evaluates every object (changed.<entity> is then the whole
+// staging state) when there is no earlier build to carry from, when it goes
+// back in time, after a staging rebuild, when the model's SQL or its
+// parameters changed, when the last build is older than the kept log of
+// replaced versions, and on --recompute or --full-refresh. So the first
+// run, a backfill and a rerun with new parameters are full evaluations,
+// and a test proves that nightly runs equal one full evaluation.
+
+// replacedDays is how long replaced versions are kept for keyed models:
+// a model last built longer ago is evaluated in full.
+const replacedDays = 31
+
+// keyedVersion is part of every keyed model's fingerprint; changing how
+// the engine evaluates keyed models changes it, so the next run is full.
+const keyedVersion = "1"
+
+// replacedTable logs the state rows a merge replaced, by the day merged.
+func replacedTable(m *Model) string { return "_hlwarn.replaced_" + m.snap.entity.Name }
+
+// keyedState is what the last build of a keyed model recorded.
+type keyedState struct {
+	asOf        schemas.Date
+	fingerprint string
+	epoch       int64
+	uptos       map[string]sql.NullTime // entity → the newest landing its staging state held
+}
+
+// buildKeyed evaluates the objects in the model's scope and replaces their
+// rows, or evaluates all of them (see above).
+func buildKeyed(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (string, int64, int64, error) {
+	fp, err := fingerprint(ctx, conn, m)
+	if err != nil {
+		return StatusFailed, 0, 0, err
+	}
+	epoch, err := stagingEpoch(ctx, conn)
+	if err != nil {
+		return StatusFailed, 0, 0, err
+	}
+	prev, err := lastKeyed(ctx, conn, m)
+	if err != nil {
+		return StatusFailed, 0, 0, err
+	}
+	full := ro.Recompute || dataDir == "" || prev == nil || !tableExists(ctx, conn, m.Name) ||
+		prev.asOf > ro.AsOf || prev.asOf < ro.AsOf.AddDays(-replacedDays) ||
+		prev.fingerprint != fp || prev.epoch != epoch
+	uptos := map[string]sql.NullTime{}
+	for _, entity := range m.changed {
+		up, err := stateUpto(ctx, conn, entity)
+		if err != nil {
+			return StatusFailed, 0, 0, err
+		}
+		uptos[entity] = up
+		if _, ok := prev.upto(entity); !ok {
+			full = true
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS changed"); err != nil {
+		return StatusFailed, 0, 0, err
+	}
+	for _, entity := range m.changed {
+		var view string
+		if full {
+			view = fmt.Sprintf("SELECT *, false AS deleted FROM stg_%s", entity)
+		} else {
+			up, _ := prev.upto(entity)
+			after := "TIMESTAMPTZ '-infinity'"
+			if up.Valid {
+				after = timestamptz(up.Time)
+			}
+			view = fmt.Sprintf(`SELECT * EXCLUDE (_key, _ingested_at) FROM _hlwarn.state_%[1]s
+WHERE updated_at >= TIMESTAMPTZ '%[2]s 00:00:00+08:00' OR _ingested_at > %[3]s
+UNION ALL BY NAME
+SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s WHERE replaced_on > DATE '%[4]s'`,
+				entity, prev.asOf.AddDays(1), after, prev.asOf)
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW changed.%s AS %s", entity, view)); err != nil {
+			return StatusFailed, 0, 0, m.wrap(err)
+		}
+	}
+	since := "DATE '-infinity'"
+	if !full {
+		since = literal(prev.asOf.AddDays(1))
+	}
+	stmts := []string{
+		"SET VARIABLE changed_since = " + since,
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE scope AS SELECT DISTINCT * FROM (\n%s\n) AS s(key)", m.Scope),
+	}
+	if err := execAll(ctx, conn, "scope", stmts); err != nil {
+		return StatusFailed, 0, 0, &ModelError{Path: m.Path, Line: 1, Msg: "scope: " + strings.TrimPrefix(err.Error(), "scope: ")}
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp.scope")
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SET VARIABLE changed_since = DATE '-infinity'")
+	if n, err := columnCount(ctx, conn, "temp.scope"); err != nil || n != 1 {
+		return StatusFailed, 0, 0, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("scope: the query returns %d columns; return one, the %s of each object to re-evaluate", n, m.UniqueKey)}
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _stage AS\n%s", m.SQL)); err != nil {
+		return StatusFailed, 0, 0, m.wrap(err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp._stage")
+	if m.Rule != nil {
+		if err := checkRuleShape(ctx, conn, m, "temp._stage"); err != nil {
+			return StatusFailed, 0, 0, err
+		}
+	}
+	var stray int64
+	q := fmt.Sprintf("SELECT count(*) FROM temp._stage WHERE %[1]s IS NULL OR %[1]s NOT IN (SELECT key FROM temp.scope)", m.UniqueKey)
+	if err := conn.QueryRowContext(ctx, q).Scan(&stray); err != nil {
+		return StatusFailed, 0, 0, m.wrap(err)
+	}
+	if stray > 0 {
+		return StatusFailed, 0, 0, fmt.Errorf("%s: %d rows have a %s that is null or not in the scope; a keyed model keeps only the objects of its scope: filter its driving rows with %s IN (SELECT key FROM scope)", m.Path, stray, m.UniqueKey, m.UniqueKey)
+	}
+	if !full {
+		if err := sameColumns(ctx, conn, m.Name); err != nil {
+			return StatusFailed, 0, 0, fmt.Errorf("%s: %w; rebuild it with --full-refresh", m.Path, err)
+		}
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return StatusFailed, 0, 0, err
+	}
+	defer tx.Rollback()
+	if full {
+		stmts = []string{fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT * FROM temp._stage", m.Name)}
+	} else {
+		stmts = []string{
+			fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT key FROM temp.scope)", m.Name, m.UniqueKey),
+			fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM temp._stage", m.Name),
+		}
+	}
+	stmts = append(stmts,
+		"DELETE FROM _hlwarn.keyed WHERE model = "+literal(m.Name),
+		fmt.Sprintf("INSERT INTO _hlwarn.keyed VALUES (%s, %s, %s, %d)", literal(m.Name), literal(ro.AsOf), literal(fp), epoch),
+		"DELETE FROM _hlwarn.keyed_uptos WHERE model = "+literal(m.Name),
+	)
+	for entity, up := range uptos {
+		v := "NULL"
+		if up.Valid {
+			v = timestamptz(up.Time)
+		}
+		stmts = append(stmts, fmt.Sprintf("INSERT INTO _hlwarn.keyed_uptos VALUES (%s, %s, %s)", literal(m.Name), literal(entity), v))
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return StatusFailed, 0, 0, m.wrap(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return StatusFailed, 0, 0, err
+	}
+	n, err := count(ctx, conn, "temp._stage")
+	if err != nil {
+		return StatusFailed, 0, 0, err
+	}
+	evaluated, err := count(ctx, conn, "temp.scope")
+	return StatusOK, n, evaluated, err
+}
+
+func (k *keyedState) upto(entity string) (sql.NullTime, bool) {
+	if k == nil {
+		return sql.NullTime{}, false
+	}
+	up, ok := k.uptos[entity]
+	return up, ok
+}
+
+// lastKeyed reads what the model's last build recorded, nil if none.
+func lastKeyed(ctx context.Context, conn *sql.Conn, m *Model) (*keyedState, error) {
+	var k keyedState
+	var asOf string
+	err := conn.QueryRowContext(ctx, "SELECT as_of::VARCHAR, fingerprint, epoch FROM _hlwarn.keyed WHERE model = ?", m.Name).Scan(&asOf, &k.fingerprint, &k.epoch)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if k.asOf, err = schemas.ParseDate(asOf); err != nil {
+		return nil, err
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT entity, upto FROM _hlwarn.keyed_uptos WHERE model = ?", m.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	k.uptos = map[string]sql.NullTime{}
+	for rows.Next() {
+		var e string
+		var up sql.NullTime
+		if err := rows.Scan(&e, &up); err != nil {
+			return nil, err
+		}
+		k.uptos[e] = up
+	}
+	return &k, rows.Err()
+}
+
+// stateUpto is the newest landing an entity's staging state holds.
+func stateUpto(ctx context.Context, conn *sql.Conn, entity string) (sql.NullTime, error) {
+	var up sql.NullTime
+	err := conn.QueryRowContext(ctx, "SELECT ingested_upto FROM _hlwarn.snapshots WHERE model = ?", "stg_"+entity).Scan(&up)
+	if err == sql.ErrNoRows {
+		return up, nil
+	}
+	return up, err
+}
+
+// stagingEpoch counts the staging rebuilds from raw.
+func stagingEpoch(ctx context.Context, conn *sql.Conn) (int64, error) {
+	var n int64
+	err := conn.QueryRowContext(ctx, "SELECT coalesce(max(n), 0) FROM _hlwarn.epochs WHERE name = 'staging'").Scan(&n)
+	return n, err
+}
+
+// bumpEpoch is the statement that counts a staging rebuild.
+const bumpEpoch = "INSERT INTO _hlwarn.epochs VALUES ('staging', 1) ON CONFLICT (name) DO UPDATE SET n = n + 1"
+
+// fingerprint identifies what a keyed model computes: its queries, its
+// key and the values of the parameters it reads.
+func fingerprint(ctx context.Context, conn *sql.Conn, m *Model) (string, error) {
+	h := sha256.New()
+	for _, s := range []string{keyedVersion, m.SQL, m.Scope, m.UniqueKey} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	for _, p := range m.Params {
+		var v sql.NullString
+		if err := conn.QueryRowContext(ctx, "SELECT getvariable(?)::VARCHAR", p).Scan(&v); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s=%s\x00", p, v.String)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// timestamptz is a TIMESTAMPTZ literal of t, to the microsecond.
+func timestamptz(t time.Time) string {
+	return fmt.Sprintf("TIMESTAMPTZ '%s'", t.UTC().Format("2006-01-02 15:04:05.999999+00"))
+}
+
+// columnCount is how many columns a relation has.
+func columnCount(ctx context.Context, conn *sql.Conn, rel string) (int, error) {
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT count(*) FROM (DESCRIBE SELECT * FROM "+rel+")").Scan(&n)
+	return n, err
+}
