@@ -1,10 +1,12 @@
 package transforms_test
 
 import (
+	"context"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/hlwarn/hlwarn/transforms"
@@ -86,5 +88,97 @@ func TestKeyedEqualsFullEvaluation(t *testing.T) {
 	t.Logf("%d keyed models over %d nights: %d objects evaluated, against %d for a full evaluation every night", len(keyed), len(days)-1, evaluated, full)
 	if evaluated >= full {
 		t.Errorf("the nights evaluated %d objects, no fewer than full evaluations would (%d)", evaluated, full)
+	}
+}
+
+// keyedFolder is a plug-in folder with one keyed model over the refunds:
+// the open ones and how long each has been open, kept by refund. With
+// stray, its query also returns decided refunds, outside its scope.
+func keyedFolder(stray bool) fstest.MapFS {
+	filter := "r.decided_on IS NULL AND r.refund_id IN (SELECT key FROM scope)"
+	if stray {
+		filter = "(r.decided_on IS NULL AND r.refund_id IN (SELECT key FROM scope) OR r.decided_on IS NOT NULL)"
+	}
+	return fstest.MapFS{"marts/keyed_open_refunds.sql": &fstest.MapFile{Data: []byte(`/* ---
+kind: keyed
+unique_key: refund_id
+params: [kt_min_days]
+parameters:
+  - name: kt_min_days
+    default: 0
+    description: days open from which a refund is listed
+scope: |
+  SELECT refund_id FROM stg_refunds WHERE decided_on IS NULL
+  UNION ALL SELECT refund_id FROM changed.refunds
+--- */
+SELECT r.refund_id, r.accepted_on, getvariable('as_of') - r.accepted_on AS days_open
+FROM stg_refunds AS r
+WHERE ` + filter + `
+  AND getvariable('as_of') - r.accepted_on >= getvariable('kt_min_days')
+`)}}
+}
+
+// TestKeyedRuns checks a keyed model's runs on the test lake: the first
+// run evaluates every object, a later night only its scope and holds what
+// a full evaluation holds, a new parameter value evaluates every object
+// again, and a query returning rows outside its scope fails with a message
+// that says how to filter.
+func TestKeyedRuns(t *testing.T) {
+	t.Parallel()
+	dir := freshDataDir(t)
+	days := lakeDays()
+	first, next := days[len(days)-6], days[len(days)-1]
+	sel := []string{"+keyed_open_refunds"}
+	evaluated := func(res *transforms.RunResult) int64 {
+		for _, m := range res.Models {
+			if m.Model == "keyed_open_refunds" {
+				return m.Evaluated
+			}
+		}
+		t.Fatal("keyed_open_refunds did not run")
+		return 0
+	}
+	table := func() []string {
+		return queryStrings(t, warehouse(dir), "SELECT * FROM keyed_open_refunds ORDER BY ALL")
+	}
+	p := loadProject(t, keyedFolder(false))
+	e := openEngine(t, p, dir, 0)
+	full := evaluated(run(t, e, transforms.RunOptions{AsOf: next, Select: sel}))
+	e.Close()
+	want := table()
+	if len(want) == 0 || full == 0 {
+		t.Fatalf("a full evaluation listed %d open refunds of %d; want some", len(want), full)
+	}
+	e = openEngine(t, p, dir, 0)
+	run(t, e, transforms.RunOptions{AsOf: first, Select: sel, Recompute: true})
+	night := evaluated(run(t, e, transforms.RunOptions{AsOf: next, Select: sel}))
+	e.Close()
+	if night == 0 || night >= full {
+		t.Errorf("the night evaluated %d refunds; want some, fewer than the %d of a full evaluation", night, full)
+	}
+	if got := table(); !slices.Equal(got, want) {
+		t.Errorf("after the night: %d rows, a full evaluation %d; first difference %s", len(got), len(want), firstDiff(got, want))
+	}
+
+	p = loadProject(t, keyedFolder(false))
+	if err := p.Params.Override(map[string]any{"kt_min_days": 2}); err != nil {
+		t.Fatal(err)
+	}
+	e = openEngine(t, p, dir, 0)
+	if n := evaluated(run(t, e, transforms.RunOptions{AsOf: next, Select: sel})); n != full {
+		t.Errorf("with a new parameter value the run evaluated %d refunds; want all %d", n, full)
+	}
+	e.Close()
+
+	e = openEngine(t, loadProject(t, keyedFolder(true)), dir, 0)
+	run(t, e, transforms.RunOptions{AsOf: first, Select: sel, Recompute: true})
+	res, err := e.Run(context.Background(), transforms.RunOptions{AsOf: next, Select: sel})
+	if err == nil {
+		t.Fatal("a keyed model returning rows outside its scope ran")
+	}
+	for _, m := range res.Models {
+		if m.Model == "keyed_open_refunds" && (m.Err == nil || !strings.Contains(m.Err.Error(), "not in the scope") || !strings.Contains(m.Err.Error(), "refund_id IN (SELECT key FROM scope)")) {
+			t.Errorf("error %v; want it to name the rows outside the scope and the filter", m.Err)
+		}
 	}
 }

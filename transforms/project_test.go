@@ -122,6 +122,36 @@ func TestLoadErrors(t *testing.T) {
 			want:  []string{"m.sql:1:", "partition_by and lookback are for incremental models"},
 		},
 		{
+			name:  "keyed without scope",
+			files: map[string]string{"m.sql": "/* ---\nkind: keyed\nunique_key: refund_id\n--- */\nSELECT refund_id FROM stg_refunds\n"},
+			want:  []string{"m.sql:1:", "a keyed model needs unique_key", "scope"},
+		},
+		{
+			name:  "scope on a table",
+			files: map[string]string{"m.sql": "/* ---\nkind: table\nscope: SELECT 1\n--- */\nSELECT 1 AS x\n"},
+			want:  []string{"m.sql:1:", "unique_key and scope are for keyed models"},
+		},
+		{
+			name:  "keyed query that ignores its scope",
+			files: map[string]string{"m.sql": "/* ---\nkind: keyed\nunique_key: refund_id\nscope: SELECT refund_id FROM changed.refunds\n--- */\nSELECT refund_id FROM stg_refunds\n"},
+			want:  []string{"m.sql:6:", "filter its driving rows with refund_id IN (SELECT key FROM scope)"},
+		},
+		{
+			name:  "changed records outside a keyed model",
+			files: map[string]string{"m.sql": "/* ---\nkind: table\n--- */\nSELECT refund_id FROM changed.refunds\n"},
+			want:  []string{"m.sql:4:", "only a keyed model reads the changed records"},
+		},
+		{
+			name:  "changed records of no entity",
+			files: map[string]string{"m.sql": "/* ---\nkind: keyed\nunique_key: refund_id\nscope: SELECT refund_id FROM changed.refundz\n--- */\nSELECT refund_id FROM stg_refunds WHERE refund_id IN (SELECT key FROM scope)\n"},
+			want:  []string{"m.sql:1:", "changed.refundz", "refundz is no entity of the contract"},
+		},
+		{
+			name:  "a syntax error in the scope",
+			files: map[string]string{"m.sql": "/* ---\nkind: keyed\nunique_key: refund_id\nscope: SELEC refund_id FROM changed.refunds\n--- */\nSELECT refund_id FROM stg_refunds WHERE refund_id IN (SELECT key FROM scope)\n"},
+			want:  []string{"m.sql:1:", "scope: ", "syntax error"},
+		},
+		{
 			name:  "a file without header",
 			files: map[string]string{"marts/bare.sql": "SELECT 1 AS x\n"},
 			want:  []string{"marts/bare.sql:1:", "starts with a header comment"},
