@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, clearance]
 rule:
   id: A14
@@ -42,6 +42,17 @@ parameters:
     description: working days overdue up to which a late request is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- An open request is measured to the as-of date, and one whose decision the
+  -- as-of date cannot see yet stays open until that day; a request the as-of
+  -- date admits is new; a changed request, or one whose declaration (consignee)
+  -- or officer (department) changed, again.
+  SELECT request_id FROM stg_modification_requests
+  WHERE decided_at IS NULL OR CAST(decided_at AS DATE) >= getvariable('changed_since')
+     OR CAST(requested_at AS DATE) >= getvariable('changed_since')
+  UNION ALL SELECT request_id FROM changed.modification_requests
+  UNION ALL SELECT request_id FROM stg_modification_requests WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT request_id FROM stg_modification_requests WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH requests AS (
     SELECT
@@ -53,6 +64,7 @@ WITH requests AS (
              ELSE getvariable('a14_limit_wd') END AS limit_wd
     FROM stg_modification_requests AS r
     WHERE r.requested_at < getvariable('as_of_end')
+      AND r.request_id IN (SELECT key FROM scope)
 ),
 measured AS (
     SELECT

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, guarantee]
 rule:
   id: A17
@@ -42,6 +42,18 @@ parameters:
     description: working days past the limit up to which a late acceptance is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- An application not yet accepted is measured to the as-of date; one the
+  -- as-of date admits is new, and an acceptance dated after the last build
+  -- closes it; a changed guarantee, or one whose declaration (consignee) or
+  -- officer (department) changed, again.
+  SELECT guarantee_no FROM stg_guarantees
+  WHERE (applied_at IS NOT NULL AND accepted_at IS NULL)
+     OR CAST(applied_at AS DATE) >= getvariable('changed_since')
+     OR CAST(accepted_at AS DATE) >= getvariable('changed_since')
+  UNION ALL SELECT guarantee_no FROM changed.guarantees
+  UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH applications AS (
     SELECT
@@ -53,6 +65,7 @@ WITH applications AS (
         coalesce(CAST(g.accepted_at AS DATE), getvariable('as_of')) AS measured_to
     FROM stg_guarantees AS g
     WHERE CAST(g.applied_at AS DATE) <= getvariable('as_of')
+      AND g.guarantee_no IN (SELECT key FROM scope)
 ),
 limits AS (
     -- The limit is the working day whose index is limit_wd past the application day's.

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, guarantee]
 rule:
   id: A18
@@ -37,6 +37,18 @@ parameters:
     description: calendar days since the obligation was met up to which a late notice is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- A met obligation without a return notice is measured to the as-of date;
+  -- one the as-of date admits is new, and a notice dated after the last build
+  -- closes it; a changed guarantee, or one whose declaration (consignee) or
+  -- officer (department) changed, again.
+  SELECT guarantee_no FROM stg_guarantees
+  WHERE (obligation_met_on IS NOT NULL AND return_notice_on IS NULL)
+     OR obligation_met_on >= getvariable('changed_since')
+     OR return_notice_on >= getvariable('changed_since')
+  UNION ALL SELECT guarantee_no FROM changed.guarantees
+  UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH released AS (
     SELECT
@@ -44,6 +56,7 @@ WITH released AS (
         coalesce(g.return_notice_on, getvariable('as_of')) AS measured_to
     FROM stg_guarantees AS g
     WHERE g.obligation_met_on <= getvariable('as_of')
+      AND g.guarantee_no IN (SELECT key FROM scope)
 ),
 limits AS (
     -- The limit is the working day whose index is the limit past the obligation day's.

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, guarantee]
 rule:
   id: A19
@@ -35,6 +35,24 @@ parameters:
     description: an uncollected guarantee is confiscated within this many months of the return notice
 tests:
   - unique: [object_key]
+scope: |
+  -- An uncollected guarantee is measured to the as-of date (days uncollected)
+  -- and breaches when the as-of date passes a limit with its step missing; it
+  -- leaves the scope only once both steps were taken by the unrolled limit
+  -- dates (so no later as-of date can breach it). A return notice the as-of
+  -- date admits is new; a collection, public notice or confiscation dated
+  -- after the last build is read against the as-of date; a changed guarantee,
+  -- or one whose declaration (consignee) or officer (department) changed, again.
+  SELECT guarantee_no FROM stg_guarantees
+  WHERE return_notice_on IS NOT NULL AND collected_on IS NULL
+    AND NOT coalesce(public_notice_on <= CAST(return_notice_on + INTERVAL (getvariable('a19_public_notice_months')) MONTH AS DATE)
+                     AND confiscated_on <= CAST(return_notice_on + INTERVAL (getvariable('a19_confiscation_months')) MONTH AS DATE), false)
+  UNION ALL SELECT guarantee_no FROM stg_guarantees
+  WHERE return_notice_on >= getvariable('changed_since') OR collected_on >= getvariable('changed_since')
+     OR public_notice_on >= getvariable('changed_since') OR confiscated_on >= getvariable('changed_since')
+  UNION ALL SELECT guarantee_no FROM changed.guarantees
+  UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH noticed AS (
     SELECT
@@ -48,6 +66,7 @@ WITH noticed AS (
     JOIN dim_date AS cf
         ON cf.date = CAST(g.return_notice_on + INTERVAL (getvariable('a19_confiscation_months')) MONTH AS DATE)
     WHERE g.return_notice_on <= getvariable('as_of')
+      AND g.guarantee_no IN (SELECT key FROM scope)
 ),
 judged AS (
     -- A step is missed when the guarantee was still uncollected on its limit day

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, penalty]
 rule:
   id: A20
@@ -35,6 +35,15 @@ parameters:
     description: days past the limit up to which a late decision is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- An undecided case is measured to the as-of date; a case the as-of date
+  -- admits is new, and a decision dated after the last build closes it; a
+  -- changed case, or one whose officer (department) changed, again.
+  SELECT case_no FROM stg_cases
+  WHERE (filed_on IS NOT NULL AND decided_on IS NULL)
+     OR filed_on >= getvariable('changed_since') OR decided_on >= getvariable('changed_since')
+  UNION ALL SELECT case_no FROM changed.cases
+  UNION ALL SELECT case_no FROM stg_cases WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH filed AS (
     SELECT
@@ -44,6 +53,7 @@ WITH filed AS (
     FROM stg_cases AS c
     JOIN dim_date AS lim ON lim.date = c.filed_on + getvariable('a20_limit_cd')
     WHERE c.filed_on <= getvariable('as_of')
+      AND c.case_no IN (SELECT key FROM scope)
 )
 SELECT
     '1' AS rule_version,

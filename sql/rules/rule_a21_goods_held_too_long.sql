@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, penalty]
 rule:
   id: A21
@@ -31,6 +31,15 @@ parameters:
     description: days held from which a hold without an approved extension is red
 tests:
   - unique: [object_key]
+scope: |
+  -- Goods held without an approved extension are measured to the as-of date
+  -- (days held) and breach once it passes the limit, however old the hold; a
+  -- changed case (hold released or extended), or one whose officer
+  -- (department) changed, again.
+  SELECT case_no FROM stg_cases
+  WHERE goods_held_since IS NOT NULL AND NOT coalesce(hold_extension_approved, false)
+  UNION ALL SELECT case_no FROM changed.cases
+  UNION ALL SELECT case_no FROM stg_cases WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH holds AS (
     SELECT
@@ -41,6 +50,7 @@ WITH holds AS (
     JOIN dim_date AS lim ON lim.date = c.goods_held_since + getvariable('a21_limit_cd')
     WHERE c.goods_held_since <= getvariable('as_of')
       AND NOT coalesce(c.hold_extension_approved, false)
+      AND c.case_no IN (SELECT key FROM scope)
 )
 SELECT
     '1' AS rule_version,

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, audit]
 rule:
   id: A22
@@ -35,6 +35,16 @@ parameters:
     description: days past the limit up to which a late conclusion is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- An audit reported but not concluded is measured to the as-of date; a
+  -- report the as-of date admits is new, and a conclusion dated after the last
+  -- build closes it; a changed audit, or one whose officer (department)
+  -- changed, again.
+  SELECT audit_id FROM stg_audits
+  WHERE (report_on IS NOT NULL AND concluded_on IS NULL)
+     OR report_on >= getvariable('changed_since') OR concluded_on >= getvariable('changed_since')
+  UNION ALL SELECT audit_id FROM changed.audits
+  UNION ALL SELECT audit_id FROM stg_audits WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH reported AS (
     SELECT
@@ -44,6 +54,7 @@ WITH reported AS (
     FROM stg_audits AS a
     JOIN dim_date AS lim ON lim.date = a.report_on + getvariable('a22_limit_cd')
     WHERE a.report_on <= getvariable('as_of')
+      AND a.audit_id IN (SELECT key FROM scope)
 )
 SELECT
     '1' AS rule_version,
