@@ -124,17 +124,25 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 	if n, err := columnCount(ctx, conn, "temp.scope"); err != nil || n != 1 {
 		return StatusFailed, 0, 0, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("scope: the query returns %d columns; return one, the %s of each object to re-evaluate", n, m.UniqueKey)}
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _stage AS\n%s", m.SQL)); err != nil {
+	// A night's rows are staged in a temporary table and merged; a full
+	// evaluation is built beside the model and renamed over it, not copied.
+	stage := "temp._stage"
+	create := "CREATE OR REPLACE TEMP TABLE _stage AS\n" + m.SQL
+	if full {
+		stage = "main." + m.Name + "__full"
+		create = fmt.Sprintf("CREATE OR REPLACE TABLE %s AS\n%s", stage, m.SQL)
+	}
+	if _, err := conn.ExecContext(ctx, create); err != nil {
 		return StatusFailed, 0, 0, m.wrap(err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp._stage")
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+stage)
 	if m.Rule != nil {
-		if err := checkRuleShape(ctx, conn, m, "temp._stage"); err != nil {
+		if err := checkRuleShape(ctx, conn, m, stage); err != nil {
 			return StatusFailed, 0, 0, err
 		}
 	}
 	var stray int64
-	q := fmt.Sprintf("SELECT count(*) FROM temp._stage WHERE %[1]s IS NULL OR %[1]s NOT IN (SELECT key FROM temp.scope)", m.UniqueKey)
+	q := fmt.Sprintf("SELECT count(*) FROM %[2]s WHERE %[1]s IS NULL OR %[1]s NOT IN (SELECT key FROM temp.scope)", m.UniqueKey, stage)
 	if err := conn.QueryRowContext(ctx, q).Scan(&stray); err != nil {
 		return StatusFailed, 0, 0, m.wrap(err)
 	}
@@ -146,13 +154,21 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 			return StatusFailed, 0, 0, fmt.Errorf("%s: %w; rebuild it with --full-refresh", m.Path, err)
 		}
 	}
+	n, err := count(ctx, conn, stage)
+	if err != nil {
+		return StatusFailed, 0, 0, err
+	}
+	evaluated, err := count(ctx, conn, "temp.scope")
+	if err != nil {
+		return StatusFailed, 0, 0, err
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return StatusFailed, 0, 0, err
 	}
 	defer tx.Rollback()
 	if full {
-		stmts = []string{fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT * FROM temp._stage", m.Name)}
+		stmts = []string{"DROP TABLE IF EXISTS main." + m.Name, fmt.Sprintf("ALTER TABLE %s RENAME TO %s", stage, m.Name)}
 	} else {
 		stmts = []string{
 			fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT key FROM temp.scope)", m.Name, m.UniqueKey),
@@ -179,12 +195,7 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 	if err := tx.Commit(); err != nil {
 		return StatusFailed, 0, 0, err
 	}
-	n, err := count(ctx, conn, "temp._stage")
-	if err != nil {
-		return StatusFailed, 0, 0, err
-	}
-	evaluated, err := count(ctx, conn, "temp.scope")
-	return StatusOK, n, evaluated, err
+	return StatusOK, n, evaluated, nil
 }
 
 func (k *keyedState) upto(entity string) (sql.NullTime, bool) {

@@ -9,7 +9,8 @@ import (
 // Script is the plain SQL of a run as of asOf: the sources, the session's
 // time zone and variables, then each selected model materialized in
 // dependency order (an incremental model as a table of its one partition,
-// a staging snapshot as a table rebuilt from all of raw).
+// a staging snapshot as a table rebuilt from all of raw, a keyed model as
+// a full evaluation: its scope over every record).
 // It is what DuckDB alone would execute for the same models, without the
 // engine's tests, ledger or publishing: `hlwarn transform --print-sql`
 // prints it, and the engine-overhead benchmark runs it as the yardstick.
@@ -21,6 +22,14 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 	stmts := append(sourceStatements(dataDir), "SET TimeZone = 'Asia/Shanghai'")
 	stmts = append(stmts, p.Params.setVariables(asOf)...)
 	for _, m := range models {
+		if m.Kind == KindKeyed {
+			// A full evaluation: every record counts as changed.
+			stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS changed")
+			for _, entity := range m.changed {
+				stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW changed.%s AS SELECT *, false AS deleted FROM stg_%s", entity, entity))
+			}
+			stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE scope AS SELECT DISTINCT * FROM (\n%s\n) AS s(key)", m.Scope))
+		}
 		what := "TABLE"
 		if m.Kind == KindView {
 			what = "VIEW"
