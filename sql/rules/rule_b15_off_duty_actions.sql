@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, clearance]
 rule:
   id: B15
@@ -46,6 +46,46 @@ parameters:
     description: a declaration with duty and VAT of at least this is high-tax; any off-duty act on one is red
 tests:
   - unique: [object_key, period]
+scope: |
+  -- An officer is judged again when one of the officer's acts outside the
+  -- hours changed (the replaced version names the officer and time it had),
+  -- is on a declaration that changed (its tax makes the act red), or is
+  -- dated after the last build (had it landed earlier, the as-of date now
+  -- admits it); when a shift dated up to the as-of date changed (it sets the
+  -- hours of that day's and the next day's acts; a later shift sets none
+  -- yet); or when the officer changed (department). An act within the hours
+  -- counts nowhere, so its change is left out; the hours are tested as the
+  -- model tests them, on today's roster (a changed shift brings its officer
+  -- in anyway).
+  WITH candidates AS (
+      SELECT officer_id, step, occurred_at FROM changed.declaration_events
+      UNION ALL
+      SELECT officer_id, step, occurred_at FROM stg_declaration_events
+      WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+      UNION ALL
+      SELECT officer_id, step, occurred_at FROM stg_declaration_events
+      WHERE occurred_at >= CAST(getvariable('changed_since') AS TIMESTAMPTZ)
+  ),
+  acts AS (
+      SELECT officer_id, occurred_at, CAST(occurred_at AS DATE) AS act_on
+      FROM candidates
+      WHERE step IN ('manual_review', 'tariff_review', 'fee_waiver', 'release', 'modify_decision', 'cancel_decision')
+        AND officer_id IS NOT NULL
+  )
+  SELECT a.officer_id
+  FROM acts AS a
+  JOIN dim_date AS dd ON dd.date = a.act_on
+  WHERE NOT EXISTS (
+          SELECT 1 FROM stg_duty_roster AS r
+          WHERE r.officer_id = a.officer_id AND r.duty_date BETWEEN a.act_on - 1 AND a.act_on
+            AND r.shift_start <= a.occurred_at AND a.occurred_at < r.shift_end)
+    AND NOT (
+          NOT EXISTS (SELECT 1 FROM stg_duty_roster AS r WHERE r.officer_id = a.officer_id AND r.duty_date = a.act_on)
+          AND dd.is_workday
+          AND a.occurred_at >= CAST(a.act_on + CAST(getvariable('duty_start') AS TIME) AS TIMESTAMPTZ)
+          AND a.occurred_at < CAST(a.act_on + CAST(getvariable('duty_end') AS TIME) AS TIMESTAMPTZ))
+  UNION ALL SELECT officer_id FROM changed.duty_roster WHERE duty_date <= getvariable('as_of')
+  UNION ALL SELECT officer_id FROM changed.officers
 --- */
 WITH acts AS (
     SELECT
@@ -55,6 +95,7 @@ WITH acts AS (
     WHERE e.step IN ('manual_review', 'tariff_review', 'fee_waiver', 'release', 'modify_decision', 'cancel_decision')
       AND e.officer_id IS NOT NULL
       AND e.occurred_at < getvariable('as_of_end')
+      AND e.officer_id IN (SELECT key FROM scope)
 ),
 rostered AS (
     -- Shifts of the act's day and the day before, which may run past midnight.

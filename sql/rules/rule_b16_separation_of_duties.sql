@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, clearance]
 rule:
   id: B16
@@ -32,6 +32,25 @@ parameters:
     description: an officer taking this many of review, inspection and release of one declaration is red
 tests:
   - unique: [object_key]
+scope: |
+  -- A declaration is judged again when one of its review, inspection or
+  -- release steps changed (a replaced version names the declaration it was
+  -- on), an inspection of it changed (officers, start), it changed
+  -- (consignee), or an officer who took one of those steps on it changed
+  -- (department). A step or an inspection dated after the last build (had
+  -- it landed earlier) counts once the as-of date reaches it.
+  SELECT decl_no FROM changed.declaration_events WHERE step IN ('manual_review', 'inspection', 'release')
+  UNION ALL SELECT decl_no FROM changed.inspections
+  UNION ALL SELECT decl_no FROM changed.declarations
+  UNION ALL SELECT decl_no FROM stg_declaration_events
+      WHERE step IN ('manual_review', 'inspection', 'release')
+        AND officer_id IN (SELECT officer_id FROM changed.officers)
+  UNION ALL SELECT decl_no FROM (SELECT decl_no, unnest(CAST(officers AS VARCHAR[])) AS officer_id FROM stg_inspections)
+      WHERE officer_id IN (SELECT officer_id FROM changed.officers)
+  UNION ALL SELECT decl_no FROM stg_declaration_events
+      WHERE step IN ('manual_review', 'inspection', 'release')
+        AND occurred_at >= CAST(getvariable('changed_since') AS TIMESTAMPTZ)
+  UNION ALL SELECT decl_no FROM stg_inspections WHERE started_at >= CAST(getvariable('changed_since') AS TIMESTAMPTZ)
 --- */
 WITH handlings AS (
     SELECT
@@ -41,10 +60,12 @@ WITH handlings AS (
     FROM stg_declaration_events AS e
     WHERE e.step IN ('manual_review', 'inspection', 'release')
       AND e.officer_id IS NOT NULL AND e.decl_no IS NOT NULL
+      AND e.decl_no IN (SELECT key FROM scope)
     UNION ALL
     SELECT i.decl_no, unnest(CAST(i.officers AS VARCHAR[])), 'inspection', i.started_at
     FROM stg_inspections AS i
     WHERE i.decl_no IS NOT NULL AND i.started_at IS NOT NULL
+      AND i.decl_no IN (SELECT key FROM scope)
 ),
 first_by_kind AS (
     -- Each officer's first step of each kind, up to the as-of date.

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, supervision]
 rule:
   id: B17
@@ -32,6 +32,13 @@ parameters:
     description: the highest fine on a revenue case, as a share of the evaded tax
 tests:
   - unique: [object_key]
+scope: |
+  -- A changed case (decision, fine, evaded tax, officer), or one whose
+  -- officer changed (department), is judged again; a case decided on a day
+  -- after the last build counts once the as-of date reaches that day.
+  SELECT case_no FROM changed.cases
+  UNION ALL SELECT case_no FROM stg_cases WHERE decided_on >= getvariable('changed_since')
+  UNION ALL SELECT case_no FROM stg_cases WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH decided AS (
     SELECT
@@ -45,6 +52,7 @@ WITH decided AS (
                  OR coalesce(k.fine, 0) > k.evaded_tax * CAST(getvariable('b17_fine_max_share') AS DECIMAL(9, 4))) AS out_of_range
     FROM stg_cases AS k
     WHERE k.decided_on IS NOT NULL AND k.decided_on <= getvariable('as_of')
+      AND k.case_no IN (SELECT key FROM scope)
 )
 SELECT
     '1' AS rule_version,

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, processing_trade]
 rule:
   id: B18
@@ -15,6 +15,13 @@ rule:
 params: [m1, m2]
 tests:
   - unique: [object_key]
+scope: |
+  -- A changed manual (closing, balance, officer), or one whose officer
+  -- changed (department), is judged again; a manual closed on a day after
+  -- the last build counts once the as-of date reaches that day.
+  SELECT manual_no FROM changed.manuals
+  UNION ALL SELECT manual_no FROM stg_manuals WHERE closed_on >= getvariable('changed_since')
+  UNION ALL SELECT manual_no FROM stg_manuals WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 SELECT
     '1' AS rule_version,
@@ -36,5 +43,6 @@ SELECT
 FROM stg_manuals AS m
 LEFT JOIN stg_officers AS o ON o.officer_id = m.officer_id
 WHERE m.closed_on IS NOT NULL
+  AND m.manual_no IN (SELECT key FROM scope)
   AND m.closed_on <= getvariable('as_of')
   AND m.unexplained_balance_value > 0

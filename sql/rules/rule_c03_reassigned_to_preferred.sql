@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, integrity]
 rule:
   id: C03
@@ -38,6 +38,15 @@ parameters:
     description: reassignments to one officer in a quarter from which the warning is red
 tests:
   - unique: [object_key, period]
+scope: |
+  -- An officer is judged again when a reassignment to the officer changed
+  -- (the replaced version names the officer it went to), or is dated after
+  -- the last build (had it landed earlier, the as-of date now admits it),
+  -- or when the officer changed (department).
+  SELECT json_extract_string(detail, '$.to') FROM changed.declaration_events WHERE step = 'reassign'
+  UNION ALL SELECT json_extract_string(detail, '$.to') FROM stg_declaration_events
+      WHERE step = 'reassign' AND occurred_at >= CAST(getvariable('changed_since') AS TIMESTAMPTZ)
+  UNION ALL SELECT officer_id FROM changed.officers
 --- */
 WITH reassignments AS (
     -- The first hand-over of each declaration to each officer.
@@ -49,7 +58,7 @@ WITH reassignments AS (
     FROM stg_declaration_events AS e
     WHERE e.step = 'reassign'
       AND e.occurred_at < getvariable('as_of_end')
-      AND json_extract_string(e.detail, '$.to') IS NOT NULL
+      AND json_extract_string(e.detail, '$.to') IN (SELECT key FROM scope)
     GROUP BY ALL
 ),
 numbered AS (

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, integrity]
 rule:
   id: C05
@@ -22,6 +22,30 @@ rule:
     names that handling and counts all of them up to the as-of date.
 tests:
   - unique: [object_key]
+scope: |
+  -- Only a declared pair can warn. A pair is judged again when its interest
+  -- declaration changed (the replaced version names the pair it was); when
+  -- its officer has a handling that changed (a review, inspection or
+  -- release step, or an inspection's team, either version), or one dated
+  -- after the last build (had it landed earlier, the as-of date now admits
+  -- it), or when the officer changed (department); or when a declaration of
+  -- its enterprise changed (consignee or broker, either version).
+  SELECT officer_id || '|' || ent_code FROM changed.interest_declarations
+  UNION ALL
+  SELECT x.officer_id || '|' || x.ent_code
+  FROM stg_interest_declarations AS x
+  WHERE x.officer_id IN (
+          SELECT officer_id FROM changed.declaration_events WHERE step IN ('manual_review', 'inspection', 'release')
+          UNION ALL SELECT unnest(json_extract_string(officers, '$[*]')) FROM changed.inspections
+          UNION ALL SELECT officer_id FROM changed.officers
+          UNION ALL SELECT officer_id FROM stg_declaration_events
+              WHERE step IN ('manual_review', 'inspection', 'release')
+                AND occurred_at >= CAST(getvariable('changed_since') AS TIMESTAMPTZ)
+          UNION ALL SELECT unnest(json_extract_string(officers, '$[*]')) FROM stg_inspections
+              WHERE started_at >= CAST(getvariable('changed_since') AS TIMESTAMPTZ))
+     OR x.ent_code IN (
+          SELECT consignee_code FROM changed.declarations
+          UNION ALL SELECT declarant_code FROM changed.declarations)
 --- */
 WITH handlings AS (
     -- Every step in which an officer acted on a declaration, up to the as-of date.
@@ -30,11 +54,13 @@ WITH handlings AS (
     WHERE e.step IN ('manual_review', 'inspection', 'release')
       AND e.officer_id IS NOT NULL
       AND e.occurred_at < getvariable('as_of_end')
+      AND e.officer_id IN (SELECT split_part(key, '|', 1) FROM scope)
     UNION ALL
     SELECT t.officer_id, i.decl_no, 'inspection_team' AS step, i.started_at AS handled_at
     FROM stg_inspections AS i,
          unnest(json_extract_string(i.officers, '$[*]')) AS t(officer_id)
     WHERE i.started_at < getvariable('as_of_end')
+      AND t.officer_id IN (SELECT split_part(key, '|', 1) FROM scope)
 ),
 tied AS (
     -- A handling counts for each enterprise of the declaration the officer declared an interest in.
@@ -45,6 +71,7 @@ tied AS (
     JOIN stg_interest_declarations AS x
       ON x.officer_id = h.officer_id AND x.ent_code = ent.ent_code
     WHERE x.declared_on <= CAST(h.handled_at AS DATE)
+      AND x.officer_id || '|' || x.ent_code IN (SELECT key FROM scope)
 ),
 pairs AS (
     SELECT
