@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,11 +52,20 @@ func (t Test) query(model string) (name, q string) {
 	return "expression(" + t.Expression + ")", fmt.Sprintf("SELECT count(*) FROM %s WHERE NOT coalesce((%s), false)", model, t.Expression)
 }
 
-// runTests runs a model's declared tests.
-func runTests(ctx context.Context, conn *sql.Conn, m *Model) ([]TestResult, error) {
+// runTests runs a model's declared tests on rel, the rows the run built:
+// the whole model, or for a model kept across runs only what this run
+// merged or inserted (see testedRelation). A unique test that does not
+// include the column the model is kept by (its unique key, partition
+// column or staging key) runs on the whole model: only then do the rows
+// carried forward take part.
+func runTests(ctx context.Context, conn *sql.Conn, m *Model, rel string) ([]TestResult, error) {
 	var out []TestResult
 	for _, t := range m.Tests {
-		name, q := t.query(m.Name)
+		target := rel
+		if len(t.Unique) > 0 && !slices.Contains(t.Unique, m.keptBy()) {
+			target = m.Name
+		}
+		name, q := t.query(target)
 		r := TestResult{Model: m.Name, Test: name, Severity: "error"}
 		if t.Severity != "" {
 			r.Severity = t.Severity
@@ -66,6 +76,18 @@ func runTests(ctx context.Context, conn *sql.Conn, m *Model) ([]TestResult, erro
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// keptBy is the column a model's rows are kept across runs by, "" for a
+// model rebuilt whole.
+func (m *Model) keptBy() string {
+	switch m.Kind {
+	case KindKeyed:
+		return m.UniqueKey
+	case KindIncremental:
+		return m.PartitionBy
+	}
+	return ""
 }
 
 // failedTest names the first error-severity test that failed, or "".

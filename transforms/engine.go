@@ -141,11 +141,13 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 			continue
 		}
 		start := time.Now()
-		r.Status, r.Rows, r.Evaluated, r.Err = build(ctx, conn, m, ro, e.opt.DataDir)
+		var b built
+		b, r.Err = build(ctx, conn, m, ro, e.opt.DataDir)
+		r.Status, r.Rows, r.Evaluated = b.status, b.rows, b.evaluated
 		// A kept partition is tested too: the run that built it may have
 		// died before recording its results.
 		if r.Err == nil {
-			r.Tests, r.Err = runTests(ctx, conn, m)
+			r.Tests, r.Err = runTests(ctx, conn, m, b.tested)
 			quality = append(quality, r.Tests...)
 			tested = append(tested, m.Name)
 			if r.Err == nil && failedTest(r.Tests) != "" {
@@ -215,34 +217,40 @@ func prepareSession(ctx context.Context, conn *sql.Conn, params Params, asOf sch
 	return execAll(ctx, conn, "preparing the warehouse", stmts)
 }
 
-// build materializes one model and returns its status and row count.
-func build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (status string, rows, evaluated int64, err error) {
+// built is what building one model did.
+type built struct {
+	status    string
+	rows      int64  // rows built
+	evaluated int64  // keyed models: the objects re-evaluated
+	tested    string // the relation its tests read: what the run built
+}
+
+// build materializes one model.
+func build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (built, error) {
 	switch m.Kind {
 	case KindKeyed:
 		return buildKeyed(ctx, conn, m, ro, dataDir)
 	case KindSnapshot:
-		status, rows, err = buildSnapshot(ctx, conn, m, ro, dataDir)
-		return status, rows, 0, err
+		return buildSnapshot(ctx, conn, m, ro, dataDir)
 	case KindView:
 		_, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW %s AS\n%s", m.Name, m.SQL))
 		if err == nil && m.Rule != nil {
-			return StatusOK, 0, 0, checkRuleShape(ctx, conn, m, m.Name)
+			err = checkRuleShape(ctx, conn, m, m.Name)
 		}
-		return StatusOK, 0, 0, m.wrap(err)
+		return built{status: StatusOK, tested: m.Name}, m.wrap(err)
 	case KindTable:
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS\n%s", m.Name, m.SQL)); err != nil {
-			return StatusFailed, 0, 0, m.wrap(err)
+			return built{status: StatusFailed}, m.wrap(err)
 		}
 		if m.Rule != nil {
 			if err := checkRuleShape(ctx, conn, m, m.Name); err != nil {
-				return StatusFailed, 0, 0, err
+				return built{status: StatusFailed}, err
 			}
 		}
 		n, err := count(ctx, conn, m.Name)
-		return StatusOK, n, 0, err
+		return built{status: StatusOK, rows: n, tested: m.Name}, err
 	}
-	status, rows, err = buildPartition(ctx, conn, m, ro)
-	return status, rows, 0, err
+	return buildPartition(ctx, conn, m, ro)
 }
 
 // buildPartition replaces the partitions of an incremental model from
@@ -250,40 +258,42 @@ func build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir
 // transaction: a crash leaves the old partitions and their records, or the
 // new ones. partition_from is the as-of date, or for a model with a
 // lookback the earliest day of its window not yet done.
-func buildPartition(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions) (string, int64, error) {
+func buildPartition(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions) (built, error) {
 	from, err := firstToBuild(ctx, conn, m, ro)
 	if err != nil {
-		return StatusFailed, 0, err
+		return built{status: StatusFailed}, err
 	}
 	if from == 0 {
-		return StatusKept, 0, nil
+		// A kept partition is tested again: the run that built it may have
+		// died before recording its results.
+		return built{status: StatusKept, tested: partitions(m, ro.AsOf, ro.AsOf)}, nil
 	}
 	if _, err := conn.ExecContext(ctx, "SET VARIABLE partition_from = "+literal(from)); err != nil {
-		return StatusFailed, 0, err
+		return built{status: StatusFailed}, err
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SET VARIABLE partition_from = getvariable('as_of')")
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _stage AS\n%s", m.SQL)); err != nil {
-		return StatusFailed, 0, m.wrap(err)
+		return built{status: StatusFailed}, m.wrap(err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp._stage")
 	var stray int64
 	q := fmt.Sprintf("SELECT count(*) FROM temp._stage WHERE %[1]s IS NULL OR %[1]s < getvariable('partition_from') OR %[1]s > getvariable('as_of')", m.PartitionBy)
 	if err := conn.QueryRowContext(ctx, q).Scan(&stray); err != nil {
-		return StatusFailed, 0, m.wrap(err)
+		return built{status: StatusFailed}, m.wrap(err)
 	}
 	if stray > 0 {
-		return StatusFailed, 0, fmt.Errorf("%s: %d rows have %s outside %s..%s; an incremental model computes the partitions from getvariable('partition_from') to the as-of date", m.Path, stray, m.PartitionBy, from, ro.AsOf)
+		return built{status: StatusFailed}, fmt.Errorf("%s: %d rows have %s outside %s..%s; an incremental model computes the partitions from getvariable('partition_from') to the as-of date", m.Path, stray, m.PartitionBy, from, ro.AsOf)
 	}
 	if !tableExists(ctx, conn, m.Name) {
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT * FROM temp._stage LIMIT 0", m.Name)); err != nil {
-			return StatusFailed, 0, m.wrap(err)
+			return built{status: StatusFailed}, m.wrap(err)
 		}
 	} else if err := sameColumns(ctx, conn, m.Name); err != nil {
-		return StatusFailed, 0, fmt.Errorf("%s: %w; rebuild it with --full-refresh", m.Path, err)
+		return built{status: StatusFailed}, fmt.Errorf("%s: %w; rebuild it with --full-refresh", m.Path, err)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return StatusFailed, 0, err
+		return built{status: StatusFailed}, err
 	}
 	defer tx.Rollback()
 	stmts := []string{
@@ -302,14 +312,20 @@ GROUP BY days.d`, m.PartitionBy, m.PartitionBy),
 			args = []any{m.Name}
 		}
 		if _, err := tx.ExecContext(ctx, s, args...); err != nil {
-			return StatusFailed, 0, m.wrap(err)
+			return built{status: StatusFailed}, m.wrap(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return StatusFailed, 0, err
+		return built{status: StatusFailed}, err
 	}
 	n, err := count(ctx, conn, "temp._stage")
-	return StatusOK, n, err
+	return built{status: StatusOK, rows: n, tested: partitions(m, from, ro.AsOf)}, err
+}
+
+// partitions is the relation of an incremental model's partitions from
+// one day to another.
+func partitions(m *Model, from, to schemas.Date) string {
+	return fmt.Sprintf("(SELECT * FROM %s WHERE %s BETWEEN %s AND %s)", m.Name, m.PartitionBy, literal(from), literal(to))
 }
 
 // firstToBuild is the first partition a run builds: the earliest day of

@@ -198,7 +198,7 @@ func (p *Project) RunFixture(ctx context.Context, f *Fixture) (*Table, error) {
 			return nil, err
 		}
 		for _, m := range plan.build {
-			if _, _, _, err := build(ctx, conn, m, RunOptions{AsOf: d}, ""); err != nil {
+			if _, err := build(ctx, conn, m, RunOptions{AsOf: d}, ""); err != nil {
 				return nil, fmt.Errorf("building %s as of %s: %w", m.Name, d, err)
 			}
 		}

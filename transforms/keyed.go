@@ -23,10 +23,11 @@ import (
 // night.
 //
 // The scope query and the model read changed.<entity>: the records of an
-// entity changed since the model's last build — each new version, and the
+// entity changed since the model's last build — each new version, the
 // version it replaced (a tombstone carries only its key, so the replaced
-// version says what the deleted record was linked to) — with a deleted
-// column. The model reads scope, one column key, and must keep only the
+// version says what the deleted record was linked to), and a late version
+// older than the current one, which changes no staging row but is raw
+// history a model may read — with a deleted column. The model reads scope, one column key, and must keep only the
 // rows of those objects: a row for a key outside the scope is an error.
 //
 // A build evaluates every object (changed.<entity> is then the whole
@@ -58,18 +59,18 @@ type keyedState struct {
 
 // buildKeyed evaluates the objects in the model's scope and replaces their
 // rows, or evaluates all of them (see above).
-func buildKeyed(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (string, int64, int64, error) {
+func buildKeyed(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (built, error) {
 	fp, err := fingerprint(ctx, conn, m)
 	if err != nil {
-		return StatusFailed, 0, 0, err
+		return built{status: StatusFailed}, err
 	}
 	epoch, err := stagingEpoch(ctx, conn)
 	if err != nil {
-		return StatusFailed, 0, 0, err
+		return built{status: StatusFailed}, err
 	}
 	prev, err := lastKeyed(ctx, conn, m)
 	if err != nil {
-		return StatusFailed, 0, 0, err
+		return built{status: StatusFailed}, err
 	}
 	full := ro.Recompute || dataDir == "" || prev == nil || !tableExists(ctx, conn, m.Name) ||
 		prev.asOf > ro.AsOf || prev.asOf < ro.AsOf.AddDays(-replacedDays) ||
@@ -78,7 +79,7 @@ func buildKeyed(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, da
 	for _, entity := range m.changed {
 		up, err := stateUpto(ctx, conn, entity)
 		if err != nil {
-			return StatusFailed, 0, 0, err
+			return built{status: StatusFailed}, err
 		}
 		uptos[entity] = up
 		if _, ok := prev.upto(entity); !ok {
@@ -86,7 +87,7 @@ func buildKeyed(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, da
 		}
 	}
 	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS changed"); err != nil {
-		return StatusFailed, 0, 0, err
+		return built{status: StatusFailed}, err
 	}
 	for _, entity := range m.changed {
 		var view string
@@ -105,7 +106,7 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 				entity, prev.asOf.AddDays(1), after, prev.asOf)
 		}
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW changed.%s AS %s", entity, view)); err != nil {
-			return StatusFailed, 0, 0, m.wrap(err)
+			return built{status: StatusFailed}, m.wrap(err)
 		}
 	}
 	since := "DATE '-infinity'"
@@ -114,15 +115,15 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 	}
 	stmts := []string{
 		"SET VARIABLE changed_since = " + since,
-		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE scope AS SELECT DISTINCT * FROM (\n%s\n) AS s(key)", m.Scope),
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE scope AS SELECT DISTINCT * FROM (\n%s\n) AS s(key) WHERE key IS NOT NULL", m.Scope),
 	}
 	if err := execAll(ctx, conn, "scope", stmts); err != nil {
-		return StatusFailed, 0, 0, &ModelError{Path: m.Path, Line: 1, Msg: "scope: " + strings.TrimPrefix(err.Error(), "scope: ")}
+		return built{status: StatusFailed}, &ModelError{Path: m.Path, Line: 1, Msg: "scope: " + strings.TrimPrefix(err.Error(), "scope: ")}
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp.scope")
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SET VARIABLE changed_since = DATE '-infinity'")
 	if n, err := columnCount(ctx, conn, "temp.scope"); err != nil || n != 1 {
-		return StatusFailed, 0, 0, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("scope: the query returns %d columns; return one, the %s of each object to re-evaluate", n, m.UniqueKey)}
+		return built{status: StatusFailed}, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("scope: the query returns %d columns; return one, the %s of each object to re-evaluate", n, m.UniqueKey)}
 	}
 	// A night's rows are staged in a temporary table and merged; a full
 	// evaluation is built beside the model and renamed over it, not copied.
@@ -133,38 +134,40 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 		create = fmt.Sprintf("CREATE OR REPLACE TABLE %s AS\n%s", stage, m.SQL)
 	}
 	if _, err := conn.ExecContext(ctx, create); err != nil {
-		return StatusFailed, 0, 0, m.wrap(err)
+		return built{status: StatusFailed}, m.wrap(err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+stage)
+	if full {
+		defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+stage)
+	}
 	if m.Rule != nil {
 		if err := checkRuleShape(ctx, conn, m, stage); err != nil {
-			return StatusFailed, 0, 0, err
+			return built{status: StatusFailed}, err
 		}
 	}
 	var stray int64
 	q := fmt.Sprintf("SELECT count(*) FROM %[2]s WHERE %[1]s IS NULL OR %[1]s NOT IN (SELECT key FROM temp.scope)", m.UniqueKey, stage)
 	if err := conn.QueryRowContext(ctx, q).Scan(&stray); err != nil {
-		return StatusFailed, 0, 0, m.wrap(err)
+		return built{status: StatusFailed}, m.wrap(err)
 	}
 	if stray > 0 {
-		return StatusFailed, 0, 0, fmt.Errorf("%s: %d rows have a %s that is null or not in the scope; a keyed model keeps only the objects of its scope: filter its driving rows with %s IN (SELECT key FROM scope)", m.Path, stray, m.UniqueKey, m.UniqueKey)
+		return built{status: StatusFailed}, fmt.Errorf("%s: %d rows have a %s that is null or not in the scope; a keyed model keeps only the objects of its scope: filter its driving rows with %s IN (SELECT key FROM scope)", m.Path, stray, m.UniqueKey, m.UniqueKey)
 	}
 	if !full {
 		if err := sameColumns(ctx, conn, m.Name); err != nil {
-			return StatusFailed, 0, 0, fmt.Errorf("%s: %w; rebuild it with --full-refresh", m.Path, err)
+			return built{status: StatusFailed}, fmt.Errorf("%s: %w; rebuild it with --full-refresh", m.Path, err)
 		}
 	}
 	n, err := count(ctx, conn, stage)
 	if err != nil {
-		return StatusFailed, 0, 0, err
+		return built{status: StatusFailed}, err
 	}
 	evaluated, err := count(ctx, conn, "temp.scope")
 	if err != nil {
-		return StatusFailed, 0, 0, err
+		return built{status: StatusFailed}, err
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return StatusFailed, 0, 0, err
+		return built{status: StatusFailed}, err
 	}
 	defer tx.Rollback()
 	if full {
@@ -189,13 +192,19 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
-			return StatusFailed, 0, 0, m.wrap(err)
+			return built{status: StatusFailed}, m.wrap(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return StatusFailed, 0, 0, err
+		return built{status: StatusFailed}, err
 	}
-	return StatusOK, n, evaluated, nil
+	// The night's tests read its staged rows (the next keyed model
+	// replaces them); a full evaluation's, the model.
+	tested := m.Name
+	if !full {
+		tested = stage
+	}
+	return built{status: StatusOK, rows: n, evaluated: evaluated, tested: tested}, nil
 }
 
 func (k *keyedState) upto(entity string) (sql.NullTime, bool) {

@@ -28,7 +28,7 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 			for _, entity := range m.changed {
 				stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW changed.%s AS SELECT *, false AS deleted FROM stg_%s", entity, entity))
 			}
-			stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE scope AS SELECT DISTINCT * FROM (\n%s\n) AS s(key)", m.Scope))
+			stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE scope AS SELECT DISTINCT * FROM (\n%s\n) AS s(key) WHERE key IS NOT NULL", m.Scope))
 		}
 		what := "TABLE"
 		if m.Kind == KindView {

@@ -55,37 +55,42 @@ func latest(from string) string {
 
 // buildSnapshot brings a staging model's state to the as-of date and
 // (re)creates its view.
-func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (string, int64, error) {
+func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (built, error) {
 	var prev sql.NullString
 	var upto sql.NullTime
 	err := conn.QueryRowContext(ctx, "SELECT as_of::VARCHAR, ingested_upto FROM _hlwarn.snapshots WHERE model = ?", m.Name).Scan(&prev, &upto)
 	if err != nil && err != sql.ErrNoRows {
-		return StatusFailed, 0, err
+		return built{status: StatusFailed}, err
 	}
-	status := StatusOK
+	status, tested := StatusOK, m.Name
 	switch {
 	case prev.Valid && prev.String == ro.AsOf.String() && !ro.Recompute && stateExists(ctx, conn, m):
 		status = StatusKept
 	case prev.Valid && prev.String < ro.AsOf.String() && !ro.Recompute && dataDir != "" && stateExists(ctx, conn, m):
-		err = mergeSnapshot(ctx, conn, m, schemas.MustDate(prev.String), upto, dataDir)
+		var merged bool
+		merged, err = mergeSnapshot(ctx, conn, m, schemas.MustDate(prev.String), upto, dataDir)
+		if merged {
+			// A night's tests read the versions it merged.
+			tested = "(SELECT * EXCLUDE (deleted, _key, _ingested_at) FROM temp._merged WHERE NOT deleted)"
+		}
 	default:
 		err = rebuildSnapshot(ctx, conn, m)
 	}
 	if err != nil {
-		return StatusFailed, 0, m.wrap(err)
+		return built{status: StatusFailed}, m.wrap(err)
 	}
 	// A warehouse from before staging was a snapshot holds it as a table.
 	if tableExists(ctx, conn, m.Name) {
 		if _, err := conn.ExecContext(ctx, "DROP TABLE "+m.Name); err != nil {
-			return StatusFailed, 0, m.wrap(err)
+			return built{status: StatusFailed}, m.wrap(err)
 		}
 	}
 	view := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * EXCLUDE (deleted, _key, _ingested_at) FROM %s WHERE NOT deleted", m.Name, stateTable(m))
 	if _, err := conn.ExecContext(ctx, view); err != nil {
-		return StatusFailed, 0, m.wrap(err)
+		return built{status: StatusFailed}, m.wrap(err)
 	}
 	n, err := count(ctx, conn, m.Name)
-	return status, n, err
+	return built{status: status, rows: n, tested: tested}, err
 }
 
 // rebuildSnapshot computes the state from every raw version up to the end
@@ -113,7 +118,10 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
 // the state was built (at ingested upto), are merged key by key with the
 // state's row, the newer winning. Only raw files from the days such
 // versions can have landed on are read.
-func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.Date, upto sql.NullTime, dataDir string) error {
+//
+// It reports whether it merged, leaving the merged versions in
+// temp._merged for the model's tests.
+func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.Date, upto sql.NullTime, dataDir string) (bool, error) {
 	e := m.snap.entity
 	since := prev
 	uptoLit := "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
@@ -128,7 +136,7 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 	glob := filepath.Join(dataDir, "raw", e.Name, "*", "*.parquet")
 	files, _ := filepath.Glob(glob)
 	if len(files) == 0 {
-		return nil
+		return false, nil
 	}
 	// Two disjoint scans rather than one with OR, so that each filter reaches
 	// the Parquet reader and skips row groups by their min/max statistics:
@@ -144,10 +152,14 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 		"CREATE OR REPLACE TEMP TABLE _delta AS " + latest(delta),
 		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _old AS SELECT * FROM %s WHERE _key IN (SELECT _key FROM temp._delta)", state),
 		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _merged AS %s", latest("(SELECT * FROM temp._old UNION ALL BY NAME SELECT * FROM temp._delta)")),
-		// The versions the merge replaces, for keyed models (keyed.go).
+		// The versions the merge replaces or that lose it, for keyed
+		// models (keyed.go).
 		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s AS SELECT CAST(NULL AS DATE) AS replaced_on, * FROM %s LIMIT 0", replaced, state),
 		fmt.Sprintf("DELETE FROM %s WHERE replaced_on < getvariable('as_of') - %d", replaced, replacedDays),
-		fmt.Sprintf(`INSERT INTO %s BY NAME SELECT getvariable('as_of') AS replaced_on, o.* FROM temp._old AS o
+		// A late version older than the state's loses the merge but is
+		// raw history a model may read: it is logged as changed too.
+		fmt.Sprintf(`INSERT INTO %s BY NAME SELECT getvariable('as_of') AS replaced_on, o.*
+FROM (SELECT * FROM temp._old UNION ALL BY NAME SELECT * FROM temp._delta) AS o
 WHERE NOT EXISTS (SELECT 1 FROM temp._merged AS n WHERE n._key = o._key AND n.updated_at = o.updated_at AND n._ingested_at = o._ingested_at)`, replaced),
 		fmt.Sprintf("DELETE FROM %s WHERE _key IN (SELECT _key FROM temp._old)", state),
 		fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM temp._merged", state),
@@ -155,9 +167,8 @@ WHERE NOT EXISTS (SELECT 1 FROM temp._merged AS n WHERE n._key = o._key AND n.up
 		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), coalesce((SELECT max(_ingested_at) FROM temp._delta), %s)", m.Name, uptoLit),
 		"DROP TABLE temp._delta",
 		"DROP TABLE temp._old",
-		"DROP TABLE temp._merged",
 	}
-	return inTx(ctx, conn, stmts)
+	return true, inTx(ctx, conn, stmts)
 }
 
 // inTx runs statements in one transaction.
