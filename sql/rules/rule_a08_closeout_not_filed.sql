@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, processing_trade]
 rule:
   id: A08
@@ -38,6 +38,17 @@ parameters:
     description: days since the manual ended up to which a late filing is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- A manual not yet filed (or filed on a day the last build had not
+  -- reached) is measured to the as-of date once that is past ended_on + the
+  -- limit: before, it has no row, nor had one (a running manual, not yet
+  -- ended, has none either); a changed manual, or one whose officer
+  -- (department) changed, again.
+  SELECT manual_no FROM stg_manuals
+      WHERE (closeout_filed_on IS NULL OR closeout_filed_on >= getvariable('changed_since'))
+        AND least(valid_until, last_export_on, terminated_on) + getvariable('a08_limit_cd') < getvariable('as_of')
+  UNION ALL SELECT manual_no FROM changed.manuals
+  UNION ALL SELECT manual_no FROM stg_manuals WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH ended AS (
     -- least() skips NULLs: the manual ends at whichever of the three came first.
@@ -46,6 +57,7 @@ WITH ended AS (
         m.closeout_filed_on,
         least(m.valid_until, m.last_export_on, m.terminated_on) AS ended_on
     FROM stg_manuals AS m
+    WHERE m.manual_no IN (SELECT key FROM scope)
 ),
 manuals AS (
     SELECT

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, processing_trade]
 rule:
   id: A09
@@ -43,6 +43,16 @@ parameters:
     description: days late up to which a close-out is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- A filing accepted since the last build enters the rule; an accepted manual
+  -- not yet closed is measured to the as-of date (and its limit may pass any
+  -- day), one closed since the last build to its close-out; a changed manual,
+  -- or one whose officer (department) changed, again.
+  SELECT manual_no FROM stg_manuals WHERE closeout_accepted_on >= getvariable('changed_since')
+  UNION ALL SELECT manual_no FROM stg_manuals
+      WHERE closeout_accepted_on IS NOT NULL AND (closed_on IS NULL OR closed_on >= getvariable('changed_since'))
+  UNION ALL SELECT manual_no FROM changed.manuals
+  UNION ALL SELECT manual_no FROM stg_manuals WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH accepted AS (
     SELECT
@@ -51,6 +61,7 @@ WITH accepted AS (
         CASE WHEN m.extension_approved THEN getvariable('a09_extended_limit_cd') ELSE getvariable('a09_limit_cd') END AS limit_cd
     FROM stg_manuals AS m
     WHERE m.closeout_accepted_on <= getvariable('as_of')
+      AND m.manual_no IN (SELECT key FROM scope)
 ),
 manuals AS (
     SELECT

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, temporary_admission]
 rule:
   id: A10
@@ -31,6 +31,17 @@ parameters:
     description: days overdue up to which an admission not re-exported is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- An admission not yet closed (or closed on a day the last build had not
+  -- reached) is measured to the as-of date once that is past its due date:
+  -- before, it has no row, nor had one (the due date moves only with a
+  -- changed record); a changed admission, or one whose officer (department)
+  -- changed, again.
+  SELECT ta_no FROM stg_temporary_admissions
+      WHERE (closed_on IS NULL OR closed_on >= getvariable('changed_since'))
+        AND coalesce(extended_until, due_on) < getvariable('as_of')
+  UNION ALL SELECT ta_no FROM changed.temporary_admissions
+  UNION ALL SELECT ta_no FROM stg_temporary_admissions WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH admissions AS (
     SELECT
@@ -40,6 +51,7 @@ WITH admissions AS (
         -- an admission not yet closed (least() skips the NULL) is measured to the as-of date
         least(t.closed_on, getvariable('as_of')) AS measured_to
     FROM stg_temporary_admissions AS t
+    WHERE t.ta_no IN (SELECT key FROM scope)
 )
 SELECT
     '1' AS rule_version,

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, temporary_admission]
 rule:
   id: A11
@@ -41,6 +41,17 @@ parameters:
     description: an unapproved admission running beyond this many months from admission is red
 tests:
   - unique: [object_key]
+scope: |
+  -- Nothing here moves with the as-of date alone: a changed admission (a new
+  -- version, a deletion, an approval) is evaluated again, and so is one whose
+  -- officer (department) changed. The rule reads every version in raw: a
+  -- version landed late that is older than the staged one changes no staged
+  -- record but may be an earlier breach, so an admission with any version
+  -- landed since the day before the last build's as-of day is evaluated again.
+  SELECT ta_no FROM changed.temporary_admissions
+  UNION ALL SELECT ta_no FROM raw.temporary_admissions
+      WHERE _ingested_at >= getvariable('changed_since') - 1
+  UNION ALL SELECT ta_no FROM stg_temporary_admissions WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH breaching_versions AS (
     -- the versions, up to the as-of date, that hold more extensions or a
@@ -53,6 +64,7 @@ WITH breaching_versions AS (
     FROM raw.temporary_admissions AS v
     WHERE v.updated_at < getvariable('as_of_end')
       AND NOT v.deleted
+      AND v.ta_no IN (SELECT key FROM scope)
       AND (v.extensions > getvariable('a11_max_extensions')
            OR v.extended_until > CAST(v.admitted_on + to_months(getvariable('a11_max_months')) AS DATE))
 ),
@@ -69,6 +81,7 @@ admissions AS (
         date_diff('month', t.admitted_on, coalesce(t.extended_until, t.due_on)) AS month_boundaries
     FROM stg_temporary_admissions AS t
     WHERE coalesce(t.approval_level, '') <> 'gac'
+      AND t.ta_no IN (SELECT key FROM scope)
 ),
 terms AS (
     -- whole months from admission to the current due date: the month

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, logistics]
 rule:
   id: A12
@@ -31,6 +31,17 @@ parameters:
     description: days overdue up to which a transit not closed is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- A measured transit not yet closed is measured to the as-of date (and its
+  -- arrival limit may pass any day), one closed since the last build to its
+  -- closing; a changed transit, or one whose declaration (consignee) or
+  -- officer (department) changed, again.
+  SELECT transit_no FROM stg_transits
+      WHERE arrival_limit IS NOT NULL AND cancelled_at IS NULL
+        AND (closed_at IS NULL OR CAST(closed_at AS DATE) >= getvariable('changed_since'))
+  UNION ALL SELECT transit_no FROM changed.transits
+  UNION ALL SELECT transit_no FROM stg_transits WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT transit_no FROM stg_transits WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH transits AS (
     SELECT
@@ -41,6 +52,7 @@ WITH transits AS (
     FROM stg_transits AS t
     WHERE t.arrival_limit IS NOT NULL
       AND t.cancelled_at IS NULL
+      AND t.transit_no IN (SELECT key FROM scope)
 )
 SELECT
     '1' AS rule_version,

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, logistics]
 rule:
   id: A13
@@ -39,6 +39,17 @@ parameters:
     description: days since filing up to which data not cancelled is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- Unused early data not yet cancelled is measured to the as-of date (and
+  -- its limit may pass any day), data cancelled since the last build to the
+  -- cancellation; a changed transit, or one whose declaration (consignee) or
+  -- officer (department) changed, again.
+  SELECT transit_no FROM stg_transits
+      WHERE mode = 'early_declaration' AND arrival_limit IS NULL AND arrived_at IS NULL
+        AND (cancelled_at IS NULL OR CAST(cancelled_at AS DATE) >= getvariable('changed_since'))
+  UNION ALL SELECT transit_no FROM changed.transits
+  UNION ALL SELECT transit_no FROM stg_transits WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT transit_no FROM stg_transits WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH unused AS (
     SELECT
@@ -51,6 +62,7 @@ WITH unused AS (
     WHERE t.mode = 'early_declaration'
       AND t.arrival_limit IS NULL
       AND t.arrived_at IS NULL
+      AND t.transit_no IN (SELECT key FROM scope)
 ),
 transits AS (
     SELECT u.*, lim.next_workday AS limit_day

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, licensing]
 rule:
   id: A15
@@ -42,6 +42,14 @@ parameters:
     description: working days past the limit up to which a late decision is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- An open application is measured to the as-of date (and its limit may pass
+  -- any day); one accepted since the last build enters the rule; a changed
+  -- application, or one whose officer (department) changed, again.
+  SELECT app_id FROM stg_licences
+      WHERE kind = 'licence' AND (decided_on IS NULL OR accepted_on >= getvariable('changed_since'))
+  UNION ALL SELECT app_id FROM changed.licences
+  UNION ALL SELECT app_id FROM stg_licences WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH applications AS (
     SELECT
@@ -53,6 +61,7 @@ WITH applications AS (
     FROM stg_licences AS l
     WHERE l.kind = 'licence'
       AND l.accepted_on <= getvariable('as_of')
+      AND l.app_id IN (SELECT key FROM scope)
 ),
 limits AS (
     -- The limit is the working day whose index is limit_wd past the acceptance day's.

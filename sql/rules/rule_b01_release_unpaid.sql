@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, clearance]
 rule:
   id: B01
@@ -22,6 +22,17 @@ rule:
 params: [m2]
 tests:
   - unique: [object_key]
+scope: |
+  -- A declaration released since the last build is evaluated the first time;
+  -- a changed declaration (release, aggregated payment, guarantee, consignee),
+  -- one whose tax vouchers (amount, issue or payment day) or events (the
+  -- releaser) changed, or whose releaser's record (department) changed, again.
+  SELECT decl_no FROM stg_declarations WHERE CAST(released_at AS DATE) >= getvariable('changed_since')
+  UNION ALL SELECT decl_no FROM changed.declarations
+  -- (a tombstone names no declaration; the version it replaced does)
+  UNION ALL SELECT decl_no FROM changed.tax_vouchers WHERE decl_no IS NOT NULL
+  UNION ALL SELECT decl_no FROM changed.declaration_events WHERE decl_no IS NOT NULL
+  UNION ALL SELECT decl_no FROM int_declaration_handlers WHERE releaser_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH released AS (
     -- Declarations released on their own payment: neither 汇总征税 nor a guarantee.
@@ -31,6 +42,7 @@ WITH released AS (
       AND CAST(d.released_at AS DATE) <= getvariable('as_of')
       AND NOT coalesce(d.aggregated_tax, false)
       AND d.guarantee_no IS NULL
+      AND d.decl_no IN (SELECT key FROM scope)
 ),
 unpaid AS (
     SELECT
@@ -39,7 +51,8 @@ unpaid AS (
         list(v.voucher_no ORDER BY v.voucher_no) AS vouchers
     FROM released AS r
     JOIN stg_tax_vouchers AS v ON v.decl_no = r.decl_no
-    WHERE v.tax_type IN ('duty', 'vat', 'consumption')
+    WHERE v.decl_no IN (SELECT key FROM scope)
+      AND v.tax_type IN ('duty', 'vat', 'consumption')
       -- A voucher issued after the release is additional tax claimed later
       -- (补征/追征, B14's object), not tax due before the goods could go.
       AND coalesce(v.issued_on, r.released_on) <= r.released_on

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, clearance]
 rule:
   id: B02
@@ -20,6 +20,18 @@ rule:
     who took the first release step. The amount is the guarantee's.
 tests:
   - unique: [object_key]
+scope: |
+  -- A declaration released since the last build is evaluated the first time;
+  -- a changed declaration (release, guarantee, consignee), one whose guarantee
+  -- changed (a new version, a correction of its history, amount, officer), whose
+  -- events (the releaser) changed, or whose releaser's record (department)
+  -- changed, again.
+  SELECT decl_no FROM stg_declarations WHERE CAST(released_at AS DATE) >= getvariable('changed_since')
+  UNION ALL SELECT decl_no FROM changed.declarations
+  UNION ALL SELECT decl_no FROM stg_declarations WHERE guarantee_no IN (SELECT guarantee_no FROM changed.guarantees)
+  -- (an event's tombstone names no declaration; the version it replaced does)
+  UNION ALL SELECT decl_no FROM changed.declaration_events WHERE decl_no IS NOT NULL
+  UNION ALL SELECT decl_no FROM int_declaration_handlers WHERE releaser_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH released AS (
     SELECT d.decl_no, d.consignee_code, d.guarantee_no, d.released_at, CAST(d.released_at AS DATE) AS released_on
@@ -27,6 +39,7 @@ WITH released AS (
     WHERE d.released_at IS NOT NULL
       AND d.released_at < getvariable('as_of_end')
       AND d.guarantee_no IS NOT NULL
+      AND d.decl_no IN (SELECT key FROM scope)
 ),
 at_release AS (
     -- The guarantee as it stood when the goods were released.

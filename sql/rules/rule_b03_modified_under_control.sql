@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, clearance]
 rule:
   id: B03
@@ -22,12 +22,42 @@ rule:
 params: []
 tests:
   - unique: [object_key]
+scope: |
+  -- A change decided since the last build is evaluated the first time; a
+  -- changed request, or one whose declaration (consignee) or officer
+  -- (department) changed, again; and every request on a declaration whose
+  -- control windows moved: a changed control order (issue, cancellation, a
+  -- new version of its status history) or inspection (assignment, finish,
+  -- order), mapped through the order's and the inspection's declaration both.
+  SELECT request_id FROM stg_modification_requests WHERE CAST(decided_at AS DATE) >= getvariable('changed_since')
+  UNION ALL SELECT request_id FROM changed.modification_requests
+  UNION ALL SELECT request_id FROM stg_modification_requests WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT request_id FROM stg_modification_requests WHERE officer_id IN (SELECT officer_id FROM changed.officers)
+  UNION ALL SELECT request_id FROM stg_modification_requests WHERE decl_no IN (
+      SELECT decl_no FROM changed.control_orders
+      UNION ALL SELECT decl_no FROM changed.inspections
+      UNION ALL SELECT decl_no FROM stg_control_orders WHERE order_id IN (SELECT order_id FROM changed.inspections)
+      UNION ALL SELECT decl_no FROM stg_inspections WHERE order_id IN (SELECT order_id FROM changed.control_orders))
 --- */
-WITH order_left_active AS (
+WITH requests AS (
+    -- The approved changes of the scope, decided by the as-of date.
+    SELECT r.request_id, r.decl_no, r.kind, r.officer_id, r.requested_at, r.decided_at, r.tax_delta
+    FROM stg_modification_requests AS r
+    WHERE r.decision = 'approved'
+      AND r.decided_at < getvariable('as_of_end')
+      AND r.request_id IN (SELECT key FROM scope)
+),
+orders AS (
+    SELECT o.*
+    FROM stg_control_orders AS o
+    WHERE o.decl_no IN (SELECT decl_no FROM requests)
+),
+order_left_active AS (
     -- when each order first stopped being active, as its history shows
     SELECT order_id, min(updated_at) AS left_at
     FROM raw.control_orders
     WHERE status <> 'active' AND updated_at < getvariable('as_of_end')
+      AND order_id IN (SELECT order_id FROM orders)
     GROUP BY order_id
 ),
 windows AS (
@@ -36,23 +66,22 @@ windows AS (
         least(o.issued_at, coalesce(i.assigned_at, o.issued_at)) AS opened_at,
         CASE WHEN i.inspection_id IS NOT NULL THEN i.finished_at
              ELSE coalesce(o.cancelled_at, l.left_at) END AS closed_at
-    FROM stg_control_orders AS o
+    FROM orders AS o
     LEFT JOIN stg_inspections AS i ON i.order_id = o.order_id
     LEFT JOIN order_left_active AS l ON l.order_id = o.order_id
     UNION ALL
     SELECT i.decl_no, NULL, i.inspection_id, i.assigned_at, i.finished_at
     FROM stg_inspections AS i
-    WHERE i.order_id IS NULL OR i.order_id NOT IN (SELECT order_id FROM stg_control_orders)
+    WHERE i.decl_no IN (SELECT decl_no FROM requests)
+      AND (i.order_id IS NULL OR i.order_id NOT IN (SELECT order_id FROM stg_control_orders))
 ),
 hits AS (
     SELECT
         r.request_id, r.decl_no, r.kind, r.officer_id, r.requested_at, r.decided_at, r.tax_delta,
         w.order_id, w.inspection_id, w.opened_at, w.closed_at
-    FROM stg_modification_requests AS r
+    FROM requests AS r
     JOIN windows AS w ON w.decl_no = r.decl_no
-    WHERE r.decision = 'approved'
-      AND r.decided_at < getvariable('as_of_end')
-      AND r.decided_at >= w.opened_at
+    WHERE r.decided_at >= w.opened_at
       AND (w.closed_at IS NULL OR r.decided_at < w.closed_at OR w.closed_at >= getvariable('as_of_end'))
     QUALIFY row_number() OVER (PARTITION BY r.request_id ORDER BY w.opened_at) = 1
 )

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, clearance]
 rule:
   id: B04
@@ -26,8 +26,37 @@ parameters:
     description: from this many post-release tax cuts approved by one officer in a quarter, each is at least orange
 tests:
   - unique: [object_key]
+scope: |
+  -- A request decided since the last build is evaluated the first time; a
+  -- changed request, or one whose declaration (release, consignee) or officer
+  -- (department) changed, again. A cut counts toward its officer's quarter, so
+  -- every request of the same officer and quarter as one of those (the new
+  -- and the replaced version of a changed request both) is evaluated again.
+  WITH touched AS (
+      SELECT request_id, officer_id, decided_at FROM changed.modification_requests
+      UNION ALL SELECT request_id, officer_id, decided_at FROM stg_modification_requests
+      WHERE CAST(decided_at AS DATE) >= getvariable('changed_since')
+         OR decl_no IN (SELECT decl_no FROM changed.declarations)
+  ),
+  officer_quarters AS (
+      SELECT DISTINCT officer_id, date_trunc('quarter', CAST(decided_at AS DATE)) AS quarter
+      FROM touched
+      WHERE officer_id IS NOT NULL
+  )
+  SELECT request_id FROM touched
+  UNION ALL SELECT request_id FROM stg_modification_requests WHERE officer_id IN (SELECT officer_id FROM changed.officers)
+  UNION ALL SELECT r.request_id FROM stg_modification_requests AS r
+  JOIN officer_quarters AS q
+    ON q.officer_id = r.officer_id AND q.quarter = date_trunc('quarter', CAST(r.decided_at AS DATE))
 --- */
-WITH cuts AS (
+WITH scoped_officers AS (
+    -- The officers of the scope's requests: their counts need all their cuts.
+    SELECT DISTINCT officer_id
+    FROM stg_modification_requests
+    WHERE request_id IN (SELECT key FROM scope) AND officer_id IS NOT NULL
+),
+cuts AS (
+    -- The scope's cuts, and the other cuts of their officers that they are counted with.
     SELECT
         r.request_id, r.decl_no, r.officer_id, r.requested_at, r.decided_at, r.ground_code, r.changes,
         -r.tax_delta AS tax_lost,
@@ -40,6 +69,7 @@ WITH cuts AS (
       AND r.tax_delta < 0
       AND r.decided_at < getvariable('as_of_end')
       AND r.decided_at > d.released_at
+      AND (r.request_id IN (SELECT key FROM scope) OR r.officer_id IN (SELECT officer_id FROM scoped_officers))
 ),
 counted AS (
     SELECT
@@ -69,3 +99,4 @@ SELECT
     '' AS period
 FROM counted AS c
 LEFT JOIN stg_officers AS o ON o.officer_id = c.officer_id
+WHERE c.request_id IN (SELECT key FROM scope)

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, inspection]
 rule:
   id: B05
@@ -24,6 +24,15 @@ parameters:
     description: an inspection is carried out and recorded by at least this many officers
 tests:
   - unique: [object_key]
+scope: |
+  -- An inspection finished since the last build is evaluated the first time;
+  -- a changed inspection (finish, officers, signature), or one whose
+  -- declaration (consignee) or lead officer (department) changed, again.
+  SELECT inspection_id FROM stg_inspections WHERE CAST(finished_at AS DATE) >= getvariable('changed_since')
+  UNION ALL SELECT inspection_id FROM changed.inspections
+  UNION ALL SELECT inspection_id FROM stg_inspections WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT inspection_id FROM stg_inspections
+  WHERE json_extract_string(officers, '$[0]') IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH finished AS (
     SELECT
@@ -35,6 +44,7 @@ WITH finished AS (
     FROM stg_inspections AS i
     WHERE i.finished_at IS NOT NULL
       AND CAST(i.finished_at AS DATE) <= getvariable('as_of')
+      AND i.inspection_id IN (SELECT key FROM scope)
 )
 SELECT
     '1' AS rule_version,

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, inspection]
 rule:
   id: B06
@@ -16,6 +16,15 @@ rule:
     or missing counts as no request. The lead officer (first listed) answers.
 tests:
   - unique: [object_key]
+scope: |
+  -- An inspection started since the last build is evaluated the first time;
+  -- a changed inspection (start, location, request), or one whose declaration
+  -- (consignee) or lead officer (department) changed, again.
+  SELECT inspection_id FROM stg_inspections WHERE CAST(started_at AS DATE) >= getvariable('changed_since')
+  UNION ALL SELECT inspection_id FROM changed.inspections
+  UNION ALL SELECT inspection_id FROM stg_inspections WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT inspection_id FROM stg_inspections
+  WHERE json_extract_string(officers, '$[0]') IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH started AS (
     SELECT
@@ -27,6 +36,7 @@ WITH started AS (
       AND CAST(i.started_at AS DATE) <= getvariable('as_of')
       AND i.location = 'outside'
       AND NOT coalesce(i.trader_request, false)
+      AND i.inspection_id IN (SELECT key FROM scope)
 )
 SELECT
     '1' AS rule_version,

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, clearance]
 rule:
   id: B07
@@ -21,12 +21,32 @@ rule:
     override day, up to the as-of date, makes the warning red.
 tests:
   - unique: [object_key]
+scope: |
+  -- An order overridden since the last build is evaluated the first time; a
+  -- changed order (a new version: cancellation, downgrade, reason, officer),
+  -- or one whose declaration (consignee) or overriding officer (department)
+  -- changed, again. An override turns red on a case of its enterprise filed
+  -- on or after it: every override of an enterprise whose cases changed (the
+  -- new and the replaced version both), or that has a case filed since the
+  -- last build, again.
+  SELECT order_id FROM stg_control_orders WHERE CAST(cancelled_at AS DATE) >= getvariable('changed_since')
+  UNION ALL SELECT order_id FROM changed.control_orders
+  UNION ALL SELECT order_id FROM stg_control_orders WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT order_id FROM stg_control_orders WHERE cancelled_by IN (SELECT officer_id FROM changed.officers)
+  UNION ALL SELECT order_id FROM stg_control_orders
+  WHERE cancelled_by IS NOT NULL
+    AND decl_no IN (
+        SELECT decl_no FROM stg_declarations
+        WHERE consignee_code IN (
+            SELECT ent_code FROM changed.cases
+            UNION ALL SELECT ent_code FROM stg_cases WHERE filed_on >= getvariable('changed_since')))
 --- */
 WITH downgraded AS (
     -- The first version at which an order that once said inspect says document_check.
     SELECT r.order_id, min(r.updated_at) AS downgraded_at
     FROM raw.control_orders AS r
-    WHERE r.updated_at < getvariable('as_of_end')
+    WHERE r.order_id IN (SELECT key FROM scope)
+      AND r.updated_at < getvariable('as_of_end')
       AND r.action = 'document_check'
       AND EXISTS (
           SELECT 1 FROM raw.control_orders AS p
@@ -41,7 +61,8 @@ overrides AS (
         CAST(coalesce(c.cancelled_at, g.downgraded_at) AS DATE) AS override_on
     FROM stg_control_orders AS c
     LEFT JOIN downgraded AS g ON g.order_id = c.order_id
-    WHERE c.source = 'system'
+    WHERE c.order_id IN (SELECT key FROM scope)
+      AND c.source = 'system'
       AND c.cancelled_by IS NOT NULL
       AND (c.status = 'cancelled' OR (c.action = 'document_check' AND g.order_id IS NOT NULL))
 ),

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, inspection]
 rule:
   id: B09
@@ -19,6 +19,23 @@ rule:
     warning. The officer is the matching inspection's lead officer.
 tests:
   - unique: [object_key]
+scope: |
+  -- Only a declaration with a matching inspection has a row: one whose
+  -- inspections changed (in the new or replaced version: one no longer
+  -- matching loses its row); and one with a matching inspection whose cases,
+  -- audits or own record (consignee) changed, whose inspection's lead officer
+  -- changed (department), or with a case filed or an audit concluded since
+  -- the last build: a finding counts from its day, up to the as-of date.
+  SELECT decl_no FROM changed.inspections
+  UNION ALL
+  SELECT decl_no FROM stg_inspections
+  WHERE result = 'match'
+    AND (json_extract_string(officers, '$[0]') IN (SELECT officer_id FROM changed.officers)
+         OR decl_no IN (SELECT decl_no FROM changed.cases)
+         OR decl_no IN (SELECT decl_no FROM changed.audits)
+         OR decl_no IN (SELECT decl_no FROM changed.declarations)
+         OR decl_no IN (SELECT decl_no FROM stg_cases WHERE filed_on >= getvariable('changed_since'))
+         OR decl_no IN (SELECT decl_no FROM stg_audits WHERE concluded_on >= getvariable('changed_since')))
 --- */
 WITH matched AS (
     -- The last inspection of each declaration that said match.
@@ -27,16 +44,19 @@ WITH matched AS (
         json_extract_string(i.officers, '$[0]') AS lead_officer
     FROM stg_inspections AS i
     WHERE i.result = 'match' AND i.decl_no IS NOT NULL
+      AND i.decl_no IN (SELECT key FROM scope)
     QUALIFY row_number() OVER (PARTITION BY i.decl_no ORDER BY i.finished_at DESC NULLS LAST, i.inspection_id) = 1
 ),
 findings AS (
     SELECT k.decl_no, 'case' AS source, k.case_no AS source_id, k.filed_on AS found_on, k.ent_code
     FROM stg_cases AS k
     WHERE k.decl_no IS NOT NULL AND k.filed_on IS NOT NULL
+      AND k.decl_no IN (SELECT key FROM scope)
     UNION ALL
     SELECT a.decl_no, 'audit', a.audit_id, a.concluded_on, a.ent_code
     FROM stg_audits AS a
     WHERE a.decl_no IS NOT NULL AND a.finding = 'discrepancy' AND a.concluded_on IS NOT NULL
+      AND a.decl_no IN (SELECT key FROM scope)
 ),
 first_finding AS (
     SELECT m.decl_no, m.inspection_id, m.finished_on, m.lead_officer, f.source, f.source_id, f.found_on, f.ent_code

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, valuation]
 rule:
   id: B10
@@ -50,6 +50,28 @@ parameters:
     description: import VAT rate applied to the missing value and duty when the declaration bears VAT
 tests:
   - unique: [object_key]
+scope: |
+  -- Only a released import has a row: an import whose own record (values,
+  -- taxes, release, consignee) changed, in its new or replaced version (one no
+  -- longer a released import loses its row); and a released import whose
+  -- items (prices) or steps (a price challenge, the reviewer and releaser)
+  -- changed, whose reviewer or releaser changed (department), or that was
+  -- released, or has such a step dated, since the last build: the release and
+  -- the steps count up to the end of the as-of day.
+  SELECT decl_no FROM changed.declarations WHERE ie_flag = 'I'
+  UNION ALL
+  SELECT decl_no FROM stg_declarations
+  WHERE ie_flag = 'I' AND released_at IS NOT NULL
+    AND (CAST(released_at AS DATE) >= getvariable('changed_since')
+         OR decl_no IN (SELECT decl_no FROM changed.declaration_items)
+         OR decl_no IN (SELECT decl_no FROM changed.declaration_events
+                        WHERE step IN ('price_challenge', 'manual_review', 'release'))
+         OR decl_no IN (SELECT decl_no FROM int_declaration_handlers
+                        WHERE reviewer_id IN (SELECT officer_id FROM changed.officers)
+                           OR releaser_id IN (SELECT officer_id FROM changed.officers))
+         OR decl_no IN (SELECT decl_no FROM stg_declaration_events
+                        WHERE step IN ('price_challenge', 'manual_review', 'release')
+                          AND CAST(occurred_at AS DATE) >= getvariable('changed_since')))
 --- */
 WITH released AS (
     SELECT
@@ -61,6 +83,7 @@ WITH released AS (
     WHERE d.ie_flag = 'I'
       AND d.released_at IS NOT NULL
       AND d.released_at < getvariable('as_of_end')
+      AND d.decl_no IN (SELECT key FROM scope)
 ),
 due AS (
     SELECT r.*
@@ -71,6 +94,7 @@ due AS (
           FROM stg_declaration_events AS e
           WHERE e.decl_no = r.decl_no
             AND e.step = 'price_challenge'
+            AND e.decl_no IN (SELECT key FROM scope)
             AND e.occurred_at < getvariable('as_of_end')
       )
 ),
@@ -80,6 +104,7 @@ low_items AS (
         round(CAST(i.reference_price AS DECIMAL(38, 6)) * CAST(i.qty AS DECIMAL(38, 6)) - i.customs_value, 2) AS shortfall
     FROM stg_declaration_items AS i
     WHERE i.reference_price IS NOT NULL
+      AND i.decl_no IN (SELECT key FROM scope)
       -- Decimal arithmetic, so that a price of exactly 70 % is not taken as below it.
       AND i.unit_price < CAST(getvariable('b10_ratio') AS DECIMAL(18, 6)) * i.reference_price
 ),

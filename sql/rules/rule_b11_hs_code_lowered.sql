@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, tax]
 rule:
   id: B11
@@ -20,12 +20,24 @@ rule:
 params: [m1, m2]
 tests:
   - unique: [object_key]
+scope: |
+  -- A changed request; and an approved one whose declaration (consignee) or
+  -- officer (department) changed, or that was decided since the last build: a
+  -- decision counts up to the end of the as-of day.
+  SELECT request_id FROM changed.modification_requests
+  UNION ALL
+  SELECT request_id FROM stg_modification_requests
+  WHERE decision = 'approved'
+    AND (CAST(decided_at AS DATE) >= getvariable('changed_since')
+         OR decl_no IN (SELECT decl_no FROM changed.declarations)
+         OR officer_id IN (SELECT officer_id FROM changed.officers))
 --- */
 WITH change_rows AS (
     SELECT r.request_id, c.field, c.before, c.after
     FROM stg_modification_requests AS r,
          unnest(from_json(r.changes, '[{"field":"VARCHAR","before":"VARCHAR","after":"VARCHAR"}]')) AS u(c)
     WHERE r.decision = 'approved'
+      AND r.request_id IN (SELECT key FROM scope)
 ),
 per_request AS (
     SELECT
@@ -47,6 +59,7 @@ hits AS (
     FROM stg_modification_requests AS r
     JOIN per_request AS p ON p.request_id = r.request_id
     WHERE p.code_changed
+      AND r.request_id IN (SELECT key FROM scope)
       AND r.decided_at < getvariable('as_of_end')
       AND nullif(trim(r.ground_code), '') IS NULL
       AND CASE WHEN p.rate_listed THEN p.rate_after < p.rate_before ELSE r.tax_delta < 0 END

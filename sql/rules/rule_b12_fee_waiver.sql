@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, tax]
 rule:
   id: B12
@@ -29,38 +29,66 @@ parameters:
     description: the listed grounds on which a 滞报金 or 滞纳金 may be waived or cut
 tests:
   - unique: [object_key]
+scope: |
+  -- A changed waiver step (the replaced version of a step that is no longer
+  -- a waiver, or deleted, is a waiver); and a waiver dated since the last
+  -- build (steps count up to the end of the as-of day), or whose declaration
+  -- (consignee), officer (department) or voucher changed: the voucher's
+  -- amounts and status (what it lost), or the tariff review naming it (who
+  -- computed the fee), changed or is dated since the last build.
+  SELECT event_id FROM changed.declaration_events WHERE step = 'fee_waiver'
+  UNION ALL
+  SELECT event_id FROM stg_declaration_events
+  WHERE step = 'fee_waiver'
+    AND (CAST(occurred_at AS DATE) >= getvariable('changed_since')
+         OR decl_no IN (SELECT decl_no FROM changed.declarations)
+         OR officer_id IN (SELECT officer_id FROM changed.officers)
+         OR json_extract_string(detail, '$.voucher_no') IN (
+                SELECT voucher_no FROM changed.tax_vouchers
+                UNION ALL
+                SELECT json_extract_string(detail, '$.voucher_no') FROM changed.declaration_events
+                WHERE step = 'tariff_review'
+                UNION ALL
+                SELECT json_extract_string(detail, '$.voucher_no') FROM stg_declaration_events
+                WHERE step = 'tariff_review' AND CAST(occurred_at AS DATE) >= getvariable('changed_since')))
 --- */
-WITH steps AS (
-    SELECT event_id, decl_no, step, outcome, officer_id, dept_id, occurred_at, detail
+WITH waiver_steps AS (
+    SELECT
+        event_id, decl_no, officer_id, dept_id, occurred_at, detail,
+        json_extract_string(detail, '$.voucher_no') AS voucher_no
     FROM stg_declaration_events
-    WHERE step IN ('fee_waiver', 'tariff_review') AND occurred_at < getvariable('as_of_end')
+    WHERE step = 'fee_waiver' AND occurred_at < getvariable('as_of_end')
+      AND event_id IN (SELECT key FROM scope)
 ),
 computed AS (
+    -- who computed the fee on each voucher the waivers name
     SELECT json_extract_string(detail, '$.voucher_no') AS voucher_no, officer_id AS computed_by
-    FROM steps
-    WHERE step = 'tariff_review' AND outcome = 'fee_assessed' AND json_extract_string(detail, '$.voucher_no') IS NOT NULL
+    FROM stg_declaration_events
+    WHERE step = 'tariff_review' AND outcome = 'fee_assessed' AND occurred_at < getvariable('as_of_end')
+      AND json_extract_string(detail, '$.voucher_no') IN (SELECT voucher_no FROM waiver_steps)
     QUALIFY row_number() OVER (PARTITION BY json_extract_string(detail, '$.voucher_no') ORDER BY occurred_at) = 1
 ),
 voucher_loss AS (
-    -- what a voucher lost to waivers, from its history
+    -- what a voucher the waivers name lost to waivers, from its history
     SELECT
         v.voucher_no,
         CASE WHEN v.status = 'written_off' THEN v.amount ELSE h.top_amount - v.amount END AS lost
     FROM stg_tax_vouchers AS v
     JOIN (SELECT voucher_no, max(amount) AS top_amount FROM raw.tax_vouchers
-          WHERE updated_at < getvariable('as_of_end') GROUP BY voucher_no) AS h ON h.voucher_no = v.voucher_no
+          WHERE updated_at < getvariable('as_of_end')
+            AND voucher_no IN (SELECT voucher_no FROM waiver_steps)
+          GROUP BY voucher_no) AS h ON h.voucher_no = v.voucher_no
+    WHERE v.voucher_no IN (SELECT voucher_no FROM waiver_steps)
 ),
 waivers AS (
     SELECT
-        s.event_id, s.decl_no, s.officer_id, s.dept_id, s.occurred_at,
-        json_extract_string(s.detail, '$.voucher_no') AS voucher_no,
+        s.event_id, s.decl_no, s.officer_id, s.dept_id, s.occurred_at, s.voucher_no,
         nullif(trim(json_extract_string(s.detail, '$.ground_code')), '') AS ground_code,
         coalesce(TRY_CAST(json_extract_string(s.detail, '$.amount') AS DECIMAL(18,2)), l.lost) AS waived,
         c.computed_by
-    FROM steps AS s
-    LEFT JOIN computed AS c ON c.voucher_no = json_extract_string(s.detail, '$.voucher_no')
-    LEFT JOIN voucher_loss AS l ON l.voucher_no = json_extract_string(s.detail, '$.voucher_no')
-    WHERE s.step = 'fee_waiver'
+    FROM waiver_steps AS s
+    LEFT JOIN computed AS c ON c.voucher_no = s.voucher_no
+    LEFT JOIN voucher_loss AS l ON l.voucher_no = s.voucher_no
 ),
 hits AS (
     SELECT

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, tax]
 rule:
   id: B13
@@ -41,6 +41,14 @@ parameters:
     description: claim window after a payment made under the Tariff Law
 tests:
   - unique: [object_key]
+scope: |
+  -- A changed claim, or one whose declaration (consignee) or officer
+  -- (department) changed; and one accepted since the last build: a claim
+  -- counts from its acceptance, up to the as-of date.
+  SELECT refund_id FROM changed.refunds
+  UNION ALL SELECT refund_id FROM stg_refunds WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT refund_id FROM stg_refunds WHERE officer_id IN (SELECT officer_id FROM changed.officers)
+  UNION ALL SELECT refund_id FROM stg_refunds WHERE accepted_on >= getvariable('changed_since')
 --- */
 WITH claims AS (
     SELECT
@@ -51,6 +59,7 @@ WITH claims AS (
         END AS version
     FROM stg_refunds AS r
     WHERE r.accepted_on <= getvariable('as_of')
+      AND r.refund_id IN (SELECT key FROM scope)
 ),
 windows AS (
     SELECT

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, tax]
 rule:
   id: B14
@@ -30,6 +30,21 @@ parameters:
     description: without a violation, additional tax is claimed within this many months of release
 tests:
   - unique: [object_key]
+scope: |
+  -- A changed voucher; and a tax voucher (duty, VAT, consumption tax) whose
+  -- declaration (release, consignee, customs) changed or gained, lost or
+  -- re-dated a case (the violation flag), whose customs' departments changed
+  -- (dept_id), or that was issued since the last build: a claim counts from
+  -- its issue, up to the as-of date.
+  SELECT voucher_no FROM changed.tax_vouchers
+  UNION ALL
+  SELECT voucher_no FROM stg_tax_vouchers
+  WHERE tax_type IN ('duty', 'vat', 'consumption')
+    AND (issued_on >= getvariable('changed_since')
+         OR decl_no IN (SELECT decl_no FROM changed.declarations)
+         OR decl_no IN (SELECT decl_no FROM changed.cases)
+         OR decl_no IN (SELECT decl_no FROM stg_declarations
+                        WHERE customs_code IN (SELECT customs_code FROM changed.departments)))
 --- */
 WITH claims AS (
     SELECT
@@ -42,6 +57,7 @@ WITH claims AS (
     WHERE v.tax_type IN ('duty', 'vat', 'consumption')
       AND d.released_at IS NOT NULL
       AND v.issued_on <= getvariable('as_of')
+      AND v.voucher_no IN (SELECT key FROM scope)
 ),
 late_claims AS (
     SELECT *
