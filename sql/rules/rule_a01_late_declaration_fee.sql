@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, declaration]
 rule:
   id: A01
@@ -49,6 +49,23 @@ parameters:
     description: an unlevied fee below this is orange; red from it
 tests:
   - unique: [object_key]
+scope: |
+  -- Acceptance is final, so a declaration is judged again only when
+  -- something it reads changed: the declaration itself (arrival, acceptance,
+  -- value, levied fee, exemption, consignee; a tombstone drops its row); its
+  -- manual or tariff review events (the officer answerable, and the dept the
+  -- event names; a tombstone's replaced version names its step and
+  -- declaration); the officer's record where the event names no dept
+  -- (dept_id then comes from stg_officers: a transfer).
+  -- Time: a declaration accepted, or a review that occurred, after the last
+  -- build's as-of date is admitted by the as-of filters only now.
+  SELECT decl_no FROM changed.declarations
+  UNION ALL SELECT decl_no FROM stg_declarations WHERE declared_at >= getvariable('changed_since')
+  UNION ALL SELECT decl_no FROM changed.declaration_events WHERE step IN ('manual_review', 'tariff_review')
+  UNION ALL SELECT decl_no FROM stg_declaration_events
+      WHERE step IN ('manual_review', 'tariff_review') AND occurred_at >= getvariable('changed_since')
+  UNION ALL SELECT decl_no FROM int_declaration_handlers
+      WHERE fee_officer_dept_id IS NULL AND fee_officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH imports AS (
     SELECT
@@ -60,6 +77,7 @@ WITH imports AS (
     JOIN dim_date AS lim ON lim.date = d.arrival_date + getvariable('a01_limit_cd')
     WHERE d.ie_flag = 'I'
       AND d.declared_at < getvariable('as_of_end')
+      AND d.decl_no IN (SELECT key FROM scope)
 ),
 late AS (
     SELECT

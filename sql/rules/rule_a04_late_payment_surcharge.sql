@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, tax]
 rule:
   id: A04
@@ -41,6 +41,27 @@ parameters:
     description: a 滞纳金 below this is not levied (起征点)
 tests:
   - unique: [object_key]
+scope: |
+  -- A payment is final, so a voucher is judged again only when something it
+  -- reads changed: the voucher itself (issue, deferral, payment, surcharge,
+  -- waiver; a tombstone drops its row); its declaration (consignee); the
+  -- declaration's manual or tariff review events (the officer answerable and
+  -- the dept the event names; a tombstone's replaced version names its step
+  -- and declaration); that officer's record where the event names no
+  -- dept (dept_id then comes from stg_officers: a transfer).
+  -- Time: a voucher paid, or a review that occurred, after the last build's
+  -- as-of date is admitted by the as-of filters only now.
+  SELECT voucher_no FROM changed.tax_vouchers
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE paid_on >= getvariable('changed_since')
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (
+      SELECT decl_no FROM changed.declaration_events WHERE step IN ('manual_review', 'tariff_review'))
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (
+      SELECT decl_no FROM stg_declaration_events
+      WHERE step IN ('manual_review', 'tariff_review') AND occurred_at >= getvariable('changed_since'))
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (
+      SELECT decl_no FROM int_declaration_handlers
+      WHERE fee_officer_dept_id IS NULL AND fee_officer_id IN (SELECT officer_id FROM changed.officers))
 --- */
 WITH paid AS (
     SELECT
@@ -50,6 +71,7 @@ WITH paid AS (
     JOIN dim_date AS lim ON lim.date = v.issued_on + getvariable('a04_limit_cd')
     WHERE v.tax_type IN ('duty', 'vat', 'consumption')
       AND v.paid_on <= getvariable('as_of')
+      AND v.voucher_no IN (SELECT key FROM scope)
       AND coalesce(v.surcharge_levied, 0) = 0
       AND v.waiver_reason IS NULL
       AND v.waived_by IS NULL

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, tax]
 rule:
   id: A05
@@ -45,6 +45,27 @@ parameters:
     description: days past the payment limit up to which an unenforced arrear is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- A voucher neither paid nor enforced by the last build's as-of date
+  -- (however old; one issued since is such a voucher) is measured to the
+  -- as-of date, and its enforcement limit may pass today; it can raise
+  -- nothing until the as-of date is past its earliest possible limit (the
+  -- earlier of deferred_until and issue + the payment limit, + the
+  -- enforcement limit, before any move to a working day; a deferral outside
+  -- the calendar is ignored by the rule), so it enters the scope from then.
+  -- Paid or enforced earlier, its row is final unless something it reads
+  -- changed: the voucher itself (a tombstone drops its row); its declaration
+  -- (consignee, when the taxpayer is no enterprise); the departments of its
+  -- customs code (dept_id); the enterprises of its taxpayer's USCC (ent_code).
+  SELECT voucher_no FROM stg_tax_vouchers
+      WHERE (paid_on IS NULL OR paid_on >= getvariable('changed_since'))
+        AND (enforcement_on IS NULL OR enforcement_on >= getvariable('changed_since'))
+        AND least(deferred_until, issued_on + getvariable('a05_pay_limit_cd')) + getvariable('a05_limit_cd')
+            < getvariable('as_of')
+  UNION ALL SELECT voucher_no FROM changed.tax_vouchers
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE left(decl_no, 4) IN (SELECT customs_code FROM changed.departments)
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE taxpayer_uscc IN (SELECT uscc FROM changed.enterprises)
 --- */
 WITH vouchers AS (
     SELECT
@@ -56,6 +77,7 @@ WITH vouchers AS (
     LEFT JOIN dim_date AS dl ON dl.date = v.deferred_until
     WHERE v.issued_on <= getvariable('as_of')
       AND v.status IS DISTINCT FROM 'written_off'
+      AND v.voucher_no IN (SELECT key FROM scope)
 ),
 measured AS (
     SELECT

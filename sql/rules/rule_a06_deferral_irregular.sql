@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, tax]
 rule:
   id: A06
@@ -29,6 +29,28 @@ parameters:
     description: the longest deferral of a tax payment, counted from the voucher's issue date
 tests:
   - unique: [object_key]
+scope: |
+  -- The voucher's current state decides, so it is judged again when it
+  -- changed (a tombstone drops its row), or when a version recording a
+  -- breaking deferral landed since the last build: an older version landing
+  -- late leaves the state as it was but may record the breach earlier
+  -- (first_due). Landings are taken from the day before changed_since, since
+  -- a nightly run may start before midnight. A voucher issued after the last
+  -- build's as-of date is admitted only now. And when something else it
+  -- reads changed: its declaration (consignee, when the taxpayer is no
+  -- enterprise); the departments of its customs code (dept_id); the
+  -- enterprises of its taxpayer's USCC (ent_code).
+  SELECT voucher_no FROM changed.tax_vouchers
+  UNION ALL SELECT voucher_no FROM raw.tax_vouchers
+      WHERE _ingested_at >= getvariable('changed_since') - INTERVAL 1 DAY
+        AND NOT deleted
+        AND deferred_until IS NOT NULL
+        AND (deferred_until > CAST(issued_on + INTERVAL (getvariable('a06_max_months')) MONTH AS DATE)
+             OR deferral_guarantee_no IS NULL)
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE issued_on >= getvariable('changed_since')
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE left(decl_no, 4) IN (SELECT customs_code FROM changed.departments)
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE taxpayer_uscc IN (SELECT uscc FROM changed.enterprises)
 --- */
 WITH deferrals AS (
     SELECT
@@ -38,6 +60,7 @@ WITH deferrals AS (
     FROM stg_tax_vouchers AS v
     WHERE v.deferred_until IS NOT NULL
       AND v.issued_on <= getvariable('as_of')
+      AND v.voucher_no IN (SELECT key FROM scope)
 ),
 breaches AS (
     SELECT *, deferred_until > longest_until AS too_long, deferral_guarantee_no IS NULL AS unguaranteed
@@ -50,6 +73,7 @@ since AS (
     FROM raw.tax_vouchers AS r
     JOIN breaches AS b ON b.voucher_no = r.voucher_no
     WHERE r.updated_at < getvariable('as_of_end')
+      AND r.voucher_no IN (SELECT key FROM scope)
       AND NOT r.deleted
       AND r.deferred_until IS NOT NULL
       AND (r.deferred_until > CAST(r.issued_on + INTERVAL (getvariable('a06_max_months')) MONTH AS DATE)
