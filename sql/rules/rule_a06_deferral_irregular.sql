@@ -31,22 +31,14 @@ tests:
   - unique: [object_key]
 scope: |
   -- The voucher's current state decides, so it is judged again when it
-  -- changed (a tombstone drops its row), or when a version recording a
-  -- breaking deferral landed since the last build: an older version landing
-  -- late leaves the state as it was but may record the breach earlier
-  -- (first_due). Landings are taken from the day before changed_since, since
-  -- a nightly run may start before midnight. A voucher issued after the last
+  -- changed (a tombstone drops its row), or when an older version landed
+  -- late: it leaves the state as it was but may record the breach earlier
+  -- (first_due), and changed.tax_vouchers holds it. A voucher issued after the last
   -- build's as-of date is admitted only now. And when something else it
   -- reads changed: its declaration (consignee, when the taxpayer is no
   -- enterprise); the departments of its customs code (dept_id); the
   -- enterprises of its taxpayer's USCC (ent_code).
   SELECT voucher_no FROM changed.tax_vouchers
-  UNION ALL SELECT voucher_no FROM raw.tax_vouchers
-      WHERE _ingested_at >= getvariable('changed_since') - INTERVAL 1 DAY
-        AND NOT deleted
-        AND deferred_until IS NOT NULL
-        AND (deferred_until > CAST(issued_on + INTERVAL (getvariable('a06_max_months')) MONTH AS DATE)
-             OR deferral_guarantee_no IS NULL)
   UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE issued_on >= getvariable('changed_since')
   UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
   UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE left(decl_no, 4) IN (SELECT customs_code FROM changed.departments)

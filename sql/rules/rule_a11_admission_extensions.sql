@@ -46,11 +46,9 @@ scope: |
   -- version, a deletion, an approval) is evaluated again, and so is one whose
   -- officer (department) changed. The rule reads every version in raw: a
   -- version landed late that is older than the staged one changes no staged
-  -- record but may be an earlier breach, so an admission with any version
-  -- landed since the day before the last build's as-of day is evaluated again.
+  -- record but may be an earlier breach; changed.temporary_admissions holds
+  -- it too.
   SELECT ta_no FROM changed.temporary_admissions
-  UNION ALL SELECT ta_no FROM raw.temporary_admissions
-      WHERE _ingested_at >= getvariable('changed_since') - 1
   UNION ALL SELECT ta_no FROM stg_temporary_admissions WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH breaching_versions AS (
