@@ -356,8 +356,9 @@ WHERE CAST(t.d AS DATE) NOT IN (SELECT partition_date FROM _hlwarn.intervals WHE
 	return 0, nil
 }
 
-// DropIncremental forgets every incremental model's partitions and every
-// staging snapshot, so the next runs rebuild them from raw (a full refresh).
+// DropIncremental forgets every incremental model's partitions, every
+// keyed model's rows and every staging snapshot, so the next runs rebuild
+// them from raw (a full refresh).
 func (e *Engine) DropIncremental(ctx context.Context) error {
 	for _, n := range e.p.Order {
 		m := e.p.Models[n]
