@@ -2,9 +2,9 @@ package transforms_test
 
 import (
 	"cmp"
-	"fmt"
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"

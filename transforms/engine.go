@@ -78,16 +78,16 @@ const (
 
 // ModelResult is one model's part of a run.
 type ModelResult struct {
-	Model   string
-	Kind    Kind
-	Status  string
-	Rows    int64
+	Model  string
+	Kind   Kind
+	Status string
+	Rows   int64
 	// Evaluated (keyed models) is how many objects the run re-evaluated:
 	// its scope, every object when it evaluated in full.
 	Evaluated int64
-	Seconds float64
-	Err     error
-	Tests   []TestResult
+	Seconds   float64
+	Err       error
+	Tests     []TestResult
 }
 
 // RunResult is what a run did.
@@ -208,8 +208,8 @@ func prepareSession(ctx context.Context, conn *sql.Conn, params Params, asOf sch
 		"CREATE SCHEMA IF NOT EXISTS _hlwarn",
 		`CREATE TABLE IF NOT EXISTS _hlwarn.intervals (model VARCHAR, partition_date DATE, rows BIGINT, PRIMARY KEY (model, partition_date))`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.snapshots (model VARCHAR PRIMARY KEY, as_of DATE, ingested_upto TIMESTAMPTZ)`,
-		`CREATE TABLE IF NOT EXISTS _hlwarn.keyed (model VARCHAR PRIMARY KEY, as_of DATE, fingerprint VARCHAR, epoch BIGINT)`,
-		`CREATE TABLE IF NOT EXISTS _hlwarn.keyed_uptos (model VARCHAR, entity VARCHAR, upto TIMESTAMPTZ, PRIMARY KEY (model, entity))`,
+		`CREATE TABLE IF NOT EXISTS _hlwarn.keyed_builds (model VARCHAR PRIMARY KEY, as_of DATE, fingerprint VARCHAR)`,
+		`CREATE TABLE IF NOT EXISTS _hlwarn.keyed_entities (model VARCHAR, entity VARCHAR, upto TIMESTAMPTZ, epoch BIGINT, PRIMARY KEY (model, entity))`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.epochs (name VARCHAR PRIMARY KEY, n BIGINT)`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.model_runs (as_of DATE, model VARCHAR, status VARCHAR, rows BIGINT, seconds DOUBLE, error VARCHAR, finished_at TIMESTAMPTZ)`,
 		`CREATE TABLE IF NOT EXISTS mart_data_quality (as_of DATE, model VARCHAR, test VARCHAR, severity VARCHAR, status VARCHAR, failing_rows BIGINT)`,
@@ -367,7 +367,7 @@ func (e *Engine) DropIncremental(ctx context.Context) error {
 		case KindIncremental:
 			stmts = []string{"DROP TABLE IF EXISTS " + m.Name, "DELETE FROM _hlwarn.intervals WHERE model = '" + m.Name + "'"}
 		case KindKeyed:
-			stmts = []string{"DROP TABLE IF EXISTS " + m.Name, "DELETE FROM _hlwarn.keyed WHERE model = '" + m.Name + "'"}
+			stmts = []string{"DROP TABLE IF EXISTS " + m.Name, "DELETE FROM _hlwarn.keyed_builds WHERE model = '" + m.Name + "'"}
 		case KindSnapshot:
 			stmts = []string{"DROP VIEW IF EXISTS " + m.Name, "DROP TABLE IF EXISTS " + stateTable(m), "DROP TABLE IF EXISTS " + replacedTable(m), "DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'"}
 		}

@@ -27,14 +27,16 @@ import (
 // version it replaced (a tombstone carries only its key, so the replaced
 // version says what the deleted record was linked to), and a late version
 // older than the current one, which changes no staging row but is raw
-// history a model may read — with a deleted column. The model reads scope, one column key, and must keep only the
-// rows of those objects: a row for a key outside the scope is an error.
+// history a model may read — with a deleted column. The model reads
+// scope, one column key, and must keep only the rows of those objects: a
+// row for a key outside the scope is an error.
 //
 // A build evaluates every object (changed.<entity> is then the whole
 // staging state) when there is no earlier build to carry from, when it goes
-// back in time, after a staging rebuild, when the model's SQL or its
-// parameters changed, when the last build is older than the kept log of
-// replaced versions, and on --recompute or --full-refresh. So the first
+// back in time, after a rebuild of the staging of an entity whose changes
+// it reads, when the model's SQL or its parameters changed, when the last
+// build is older than the kept log of replaced versions, and on
+// --recompute or --full-refresh. So the first
 // run, a backfill and a rerun with new parameters are full evaluations,
 // and a test proves that nightly runs equal one full evaluation.
 
@@ -53,8 +55,15 @@ func replacedTable(m *Model) string { return "_hlwarn.replaced_" + m.snap.entity
 type keyedState struct {
 	asOf        schemas.Date
 	fingerprint string
-	epoch       int64
-	uptos       map[string]sql.NullTime // entity → the newest landing its staging state held
+	entities    map[string]entityMark // what it read of each entity's changes
+}
+
+// entityMark is where an entity's staging state stood when a keyed model
+// was built: the newest landing it held, and how many times it had been
+// rebuilt from raw (a rebuild keeps no log of replaced versions).
+type entityMark struct {
+	upto  sql.NullTime
+	epoch int64
 }
 
 // buildKeyed evaluates the objects in the model's scope and replaces their
@@ -64,25 +73,21 @@ func buildKeyed(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, da
 	if err != nil {
 		return built{status: StatusFailed}, err
 	}
-	epoch, err := stagingEpoch(ctx, conn)
-	if err != nil {
-		return built{status: StatusFailed}, err
-	}
 	prev, err := lastKeyed(ctx, conn, m)
 	if err != nil {
 		return built{status: StatusFailed}, err
 	}
 	full := ro.Recompute || dataDir == "" || prev == nil || !tableExists(ctx, conn, m.Name) ||
 		prev.asOf > ro.AsOf || prev.asOf < ro.AsOf.AddDays(-replacedDays) ||
-		prev.fingerprint != fp || prev.epoch != epoch
-	uptos := map[string]sql.NullTime{}
+		prev.fingerprint != fp
+	marks := map[string]entityMark{}
 	for _, entity := range m.changed {
-		up, err := stateUpto(ctx, conn, entity)
+		mark, err := markOf(ctx, conn, entity)
 		if err != nil {
 			return built{status: StatusFailed}, err
 		}
-		uptos[entity] = up
-		if _, ok := prev.upto(entity); !ok {
+		marks[entity] = mark
+		if was, ok := prev.mark(entity); !ok || was.epoch != mark.epoch {
 			full = true
 		}
 	}
@@ -94,10 +99,10 @@ func buildKeyed(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, da
 		if full {
 			view = fmt.Sprintf("SELECT *, false AS deleted FROM stg_%s", entity)
 		} else {
-			up, _ := prev.upto(entity)
+			was, _ := prev.mark(entity)
 			after := "TIMESTAMPTZ '-infinity'"
-			if up.Valid {
-				after = timestamptz(up.Time)
+			if was.upto.Valid {
+				after = timestamptz(was.upto.Time)
 			}
 			view = fmt.Sprintf(`SELECT * EXCLUDE (_key, _ingested_at) FROM _hlwarn.state_%[1]s
 WHERE updated_at >= TIMESTAMPTZ '%[2]s 00:00:00+08:00' OR _ingested_at > %[3]s
@@ -179,16 +184,16 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 		}
 	}
 	stmts = append(stmts,
-		"DELETE FROM _hlwarn.keyed WHERE model = "+literal(m.Name),
-		fmt.Sprintf("INSERT INTO _hlwarn.keyed VALUES (%s, %s, %s, %d)", literal(m.Name), literal(ro.AsOf), literal(fp), epoch),
-		"DELETE FROM _hlwarn.keyed_uptos WHERE model = "+literal(m.Name),
+		"DELETE FROM _hlwarn.keyed_builds WHERE model = "+literal(m.Name),
+		fmt.Sprintf("INSERT INTO _hlwarn.keyed_builds VALUES (%s, %s, %s)", literal(m.Name), literal(ro.AsOf), literal(fp)),
+		"DELETE FROM _hlwarn.keyed_entities WHERE model = "+literal(m.Name),
 	)
-	for entity, up := range uptos {
+	for entity, mark := range marks {
 		v := "NULL"
-		if up.Valid {
-			v = timestamptz(up.Time)
+		if mark.upto.Valid {
+			v = timestamptz(mark.upto.Time)
 		}
-		stmts = append(stmts, fmt.Sprintf("INSERT INTO _hlwarn.keyed_uptos VALUES (%s, %s, %s)", literal(m.Name), literal(entity), v))
+		stmts = append(stmts, fmt.Sprintf("INSERT INTO _hlwarn.keyed_entities VALUES (%s, %s, %s, %d)", literal(m.Name), literal(entity), v, mark.epoch))
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
@@ -207,19 +212,19 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 	return built{status: StatusOK, rows: n, evaluated: evaluated, tested: tested}, nil
 }
 
-func (k *keyedState) upto(entity string) (sql.NullTime, bool) {
+func (k *keyedState) mark(entity string) (entityMark, bool) {
 	if k == nil {
-		return sql.NullTime{}, false
+		return entityMark{}, false
 	}
-	up, ok := k.uptos[entity]
-	return up, ok
+	m, ok := k.entities[entity]
+	return m, ok
 }
 
 // lastKeyed reads what the model's last build recorded, nil if none.
 func lastKeyed(ctx context.Context, conn *sql.Conn, m *Model) (*keyedState, error) {
 	var k keyedState
 	var asOf string
-	err := conn.QueryRowContext(ctx, "SELECT as_of::VARCHAR, fingerprint, epoch FROM _hlwarn.keyed WHERE model = ?", m.Name).Scan(&asOf, &k.fingerprint, &k.epoch)
+	err := conn.QueryRowContext(ctx, "SELECT as_of::VARCHAR, fingerprint FROM _hlwarn.keyed_builds WHERE model = ?", m.Name).Scan(&asOf, &k.fingerprint)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
@@ -229,42 +234,38 @@ func lastKeyed(ctx context.Context, conn *sql.Conn, m *Model) (*keyedState, erro
 	if k.asOf, err = schemas.ParseDate(asOf); err != nil {
 		return nil, err
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT entity, upto FROM _hlwarn.keyed_uptos WHERE model = ?", m.Name)
+	rows, err := conn.QueryContext(ctx, "SELECT entity, upto, epoch FROM _hlwarn.keyed_entities WHERE model = ?", m.Name)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	k.uptos = map[string]sql.NullTime{}
+	k.entities = map[string]entityMark{}
 	for rows.Next() {
 		var e string
-		var up sql.NullTime
-		if err := rows.Scan(&e, &up); err != nil {
+		var mark entityMark
+		if err := rows.Scan(&e, &mark.upto, &mark.epoch); err != nil {
 			return nil, err
 		}
-		k.uptos[e] = up
+		k.entities[e] = mark
 	}
 	return &k, rows.Err()
 }
 
-// stateUpto is the newest landing an entity's staging state holds.
-func stateUpto(ctx context.Context, conn *sql.Conn, entity string) (sql.NullTime, error) {
-	var up sql.NullTime
-	err := conn.QueryRowContext(ctx, "SELECT ingested_upto FROM _hlwarn.snapshots WHERE model = ?", "stg_"+entity).Scan(&up)
-	if err == sql.ErrNoRows {
-		return up, nil
+// markOf is where an entity's staging state stands now.
+func markOf(ctx context.Context, conn *sql.Conn, entity string) (entityMark, error) {
+	var mark entityMark
+	err := conn.QueryRowContext(ctx, "SELECT ingested_upto FROM _hlwarn.snapshots WHERE model = ?", "stg_"+entity).Scan(&mark.upto)
+	if err != nil && err != sql.ErrNoRows {
+		return mark, err
 	}
-	return up, err
+	err = conn.QueryRowContext(ctx, "SELECT coalesce(max(n), 0) FROM _hlwarn.epochs WHERE name = ?", entity).Scan(&mark.epoch)
+	return mark, err
 }
 
-// stagingEpoch counts the staging rebuilds from raw.
-func stagingEpoch(ctx context.Context, conn *sql.Conn) (int64, error) {
-	var n int64
-	err := conn.QueryRowContext(ctx, "SELECT coalesce(max(n), 0) FROM _hlwarn.epochs WHERE name = 'staging'").Scan(&n)
-	return n, err
+// bumpEpoch is the statement that counts a rebuild of an entity's staging.
+func bumpEpoch(entity string) string {
+	return fmt.Sprintf("INSERT INTO _hlwarn.epochs VALUES (%s, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1", literal(entity))
 }
-
-// bumpEpoch is the statement that counts a staging rebuild.
-const bumpEpoch = "INSERT INTO _hlwarn.epochs VALUES ('staging', 1) ON CONFLICT (name) DO UPDATE SET n = n + 1"
 
 // fingerprint identifies what a keyed model computes: its queries, its
 // key and the values of the parameters it reads.

@@ -103,7 +103,7 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
 		// The log of replaced versions starts again, and keyed models
 		// evaluate in full on their next build.
 		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT CAST(NULL AS DATE) AS replaced_on, * FROM %s LIMIT 0", replacedTable(m), stateTable(m)),
-		bumpEpoch,
+		bumpEpoch(e.Name),
 		"DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'",
 		// The newest landing the state holds: every raw row landed up to it
 		// is reflected (an older repeat landed later only makes the next
