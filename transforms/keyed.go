@@ -96,10 +96,17 @@ func buildKeyed(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, da
 	}
 	for _, entity := range m.changed {
 		var view string
+		was, _ := prev.mark(entity)
 		if full {
 			view = fmt.Sprintf("SELECT *, false AS deleted FROM stg_%s", entity)
+		} else if ok, err := mergedSince(ctx, conn, entity, prev.asOf, was.upto, marks[entity].upto); err != nil {
+			return built{status: StatusFailed}, err
+		} else if ok {
+			// The usual night: this run's merge of the entity started from
+			// the state the model last saw, so what it changed is exactly
+			// what the model has not seen — no scan of the state.
+			view = "SELECT * FROM temp._changes_" + entity
 		} else {
-			was, _ := prev.mark(entity)
 			after := "TIMESTAMPTZ '-infinity'"
 			if was.upto.Valid {
 				after = timestamptz(was.upto.Time)
@@ -249,6 +256,27 @@ func lastKeyed(ctx context.Context, conn *sql.Conn, m *Model) (*keyedState, erro
 		k.entities[e] = mark
 	}
 	return &k, rows.Err()
+}
+
+// mergedSince reports whether this run merged the entity's staging from
+// the state a model last saw (as of from, landings up to fromUpto) to the
+// state it has now (landings up to upto).
+func mergedSince(ctx context.Context, conn *sql.Conn, entity string, from schemas.Date, fromUpto, upto sql.NullTime) (bool, error) {
+	var n int
+	err := conn.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_changes_index'`).Scan(&n)
+	if err != nil || n == 0 {
+		return false, err
+	}
+	lit := func(t sql.NullTime) string {
+		if !t.Valid {
+			return "NULL"
+		}
+		return timestamptz(t.Time)
+	}
+	err = conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM temp._changes_index
+WHERE entity = ? AND from_as_of = ? AND from_upto IS NOT DISTINCT FROM %s AND to_upto IS NOT DISTINCT FROM %s`,
+		lit(fromUpto), lit(upto)), entity, from.String()).Scan(&n)
+	return n > 0, err
 }
 
 // markOf is where an entity's staging state stands now.

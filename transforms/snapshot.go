@@ -99,7 +99,10 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
 	e := m.snap.entity
 	src := fmt.Sprintf("(SELECT * EXCLUDE (_run_id), %s AS _key FROM raw.%s WHERE updated_at < getvariable('as_of_end'))", keyExpr(e), e.Name)
 	stmts := []string{
-		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", stateTable(m), latest(src)),
+		// In the order of the versions' times, as the nightly merges then
+		// append: a filter on a recent time skips old row groups by their
+		// min/max.
+		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s ORDER BY updated_at", stateTable(m), latest(src)),
 		// The log of replaced versions starts again, and keyed models
 		// evaluate in full on their next build.
 		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT CAST(NULL AS DATE) AS replaced_on, * FROM %s LIMIT 0", replacedTable(m), stateTable(m)),
@@ -148,25 +151,40 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 		scan, endPrev, uptoLit)
 	state := stateTable(m)
 	replaced := replacedTable(m)
+	prevUpto := "NULL"
+	if upto.Valid {
+		prevUpto = uptoLit
+	}
+	newUpto := fmt.Sprintf("coalesce((SELECT max(_ingested_at) FROM temp._delta), %s)", uptoLit)
 	stmts := []string{
 		"CREATE OR REPLACE TEMP TABLE _delta AS " + latest(delta),
-		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _old AS SELECT * FROM %s WHERE _key IN (SELECT _key FROM temp._delta)", state),
-		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _merged AS %s", latest("(SELECT * FROM temp._old UNION ALL BY NAME SELECT * FROM temp._delta)")),
-		// The versions the merge replaces or that lose it, for keyed
-		// models (keyed.go).
+		// One scan of the state finds the rows the merge replaces; they are
+		// deleted by row id, which needs no second look-up by key.
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _old AS SELECT rowid AS _rowid, * FROM %s WHERE _key IN (SELECT _key FROM temp._delta)", state),
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _merged AS %s", latest("(SELECT * EXCLUDE (_rowid) FROM temp._old UNION ALL BY NAME SELECT * FROM temp._delta)")),
+		// The versions the merge replaces, and a late version older than
+		// the state's that loses it (raw history a model may read): both
+		// count as changed for keyed models (keyed.go).
+		`CREATE OR REPLACE TEMP TABLE _lost AS SELECT o.*
+FROM (SELECT * EXCLUDE (_rowid) FROM temp._old UNION ALL BY NAME SELECT * FROM temp._delta) AS o
+WHERE NOT EXISTS (SELECT 1 FROM temp._merged AS n WHERE n._key = o._key AND n.updated_at = o.updated_at AND n._ingested_at = o._ingested_at)`,
 		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s AS SELECT CAST(NULL AS DATE) AS replaced_on, * FROM %s LIMIT 0", replaced, state),
 		fmt.Sprintf("DELETE FROM %s WHERE replaced_on < getvariable('as_of') - %d", replaced, replacedDays),
-		// A late version older than the state's loses the merge but is
-		// raw history a model may read: it is logged as changed too.
-		fmt.Sprintf(`INSERT INTO %s BY NAME SELECT getvariable('as_of') AS replaced_on, o.*
-FROM (SELECT * FROM temp._old UNION ALL BY NAME SELECT * FROM temp._delta) AS o
-WHERE NOT EXISTS (SELECT 1 FROM temp._merged AS n WHERE n._key = o._key AND n.updated_at = o.updated_at AND n._ingested_at = o._ingested_at)`, replaced),
-		fmt.Sprintf("DELETE FROM %s WHERE _key IN (SELECT _key FROM temp._old)", state),
+		fmt.Sprintf("INSERT INTO %s BY NAME SELECT getvariable('as_of') AS replaced_on, * FROM temp._lost", replaced),
+		fmt.Sprintf("DELETE FROM %s WHERE rowid IN (SELECT _rowid FROM temp._old)", state),
 		fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM temp._merged", state),
+		// What this merge changed, for the keyed models built after it in
+		// the run whose last build saw the state as it was before it.
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _changes_%s AS
+SELECT * EXCLUDE (_key, _ingested_at) FROM temp._merged UNION ALL BY NAME SELECT * EXCLUDE (_key, _ingested_at) FROM temp._lost`, e.Name),
+		"CREATE TEMP TABLE IF NOT EXISTS _changes_index (entity VARCHAR, from_as_of DATE, from_upto TIMESTAMPTZ, to_as_of DATE, to_upto TIMESTAMPTZ)",
+		fmt.Sprintf("DELETE FROM temp._changes_index WHERE entity = %s", literal(e.Name)),
+		fmt.Sprintf("INSERT INTO temp._changes_index VALUES (%s, %s, %s, getvariable('as_of'), %s)", literal(e.Name), literal(prev), prevUpto, newUpto),
 		"DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'",
-		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), coalesce((SELECT max(_ingested_at) FROM temp._delta), %s)", m.Name, uptoLit),
+		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), %s", m.Name, newUpto),
 		"DROP TABLE temp._delta",
 		"DROP TABLE temp._old",
+		"DROP TABLE temp._lost",
 	}
 	return true, inTx(ctx, conn, stmts)
 }
