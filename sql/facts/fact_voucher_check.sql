@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 publish: true
 tags: [facts, tax]
 description: >
@@ -39,16 +39,51 @@ parameters:
     unit: calendar days
     rules: [V]
     description: a mismatch or a missing voucher opens a window of this many days for the taxpayer to ask for a check
+unique_key: check_id
 tests:
   - unique: [check_id]
-  - not_null: [check_id, outcome, as_of]
+  - not_null: [check_id, outcome]
   - accepted_values: {column: outcome, values: [match, mismatch, duplicate, retained, missing]}
   - expression: (window_end IS NOT NULL) = (outcome IN ('mismatch', 'missing'))
+scope: |
+  -- Time: a submission made after the last build's day comes within the
+  -- as-of date; one with no paid customs VAT voucher turns from retained to
+  -- missing the day after its retention window (the longer one bounds it,
+  -- correction or not).
+  SELECT check_id FROM stg_voucher_checks WHERE submitted_on >= getvariable('changed_since')
+  UNION ALL SELECT c.check_id FROM stg_voucher_checks AS c
+  WHERE CAST(last_day(c.issued_on + INTERVAL (greatest(getvariable('v_retention_months'), getvariable('v_retention_corrected_months'))) MONTH) AS DATE) + 1
+        >= getvariable('changed_since')
+    AND NOT EXISTS (SELECT 1 FROM stg_tax_vouchers AS v WHERE v.voucher_no = c.voucher_no AND v.tax_type = 'vat' AND v.status = 'paid')
+  -- A changed submission (a new version may follow a correction; a late
+  -- older version, which the correction test reads, is changed too), and every
+  -- submission of its number, old or new, or of a number newly submitted
+  -- (duplicates).
+  UNION ALL SELECT check_id FROM changed.voucher_checks
+  UNION ALL SELECT check_id FROM stg_voucher_checks WHERE voucher_no IN (SELECT voucher_no FROM changed.voucher_checks)
+  UNION ALL SELECT check_id FROM stg_voucher_checks
+  WHERE voucher_no IN (SELECT voucher_no FROM stg_voucher_checks WHERE submitted_on >= getvariable('changed_since'))
+  -- The customs voucher of the number (paid, fields compared, declaration).
+  UNION ALL SELECT check_id FROM stg_voucher_checks WHERE voucher_no IN (SELECT voucher_no FROM changed.tax_vouchers)
+  -- The taxpayer's enterprise (ent_code).
+  UNION ALL SELECT check_id FROM stg_voucher_checks WHERE taxpayer_uscc IN (SELECT uscc FROM changed.enterprises)
+  -- The latest inquiry about the number: changed, newly received, or its
+  -- officer's department changed.
+  UNION ALL SELECT check_id FROM stg_voucher_checks WHERE voucher_no IN (SELECT voucher_no FROM changed.voucher_inquiries)
+  UNION ALL SELECT check_id FROM stg_voucher_checks
+  WHERE voucher_no IN (SELECT voucher_no FROM stg_voucher_inquiries
+                       WHERE received_on >= getvariable('changed_since')
+                          OR officer_id IN (SELECT officer_id FROM changed.officers))
+  -- The subordinate customs the declaration or voucher number names.
+  UNION ALL SELECT check_id FROM stg_voucher_checks WHERE left(voucher_no, 4) IN (SELECT customs_code FROM changed.departments)
+  UNION ALL SELECT check_id FROM stg_voucher_checks
+  WHERE voucher_no IN (SELECT voucher_no FROM stg_tax_vouchers WHERE left(decl_no, 4) IN (SELECT customs_code FROM changed.departments))
 --- */
 WITH checks AS (
     SELECT c.check_id, c.voucher_no, c.taxpayer_uscc, c.issued_on, c.amount, c.tax_period, c.submitted_on
     FROM stg_voucher_checks AS c
     WHERE c.submitted_on <= getvariable('as_of')
+      AND c.check_id IN (SELECT key FROM scope)
 ),
 -- A correction is an earlier relayed version of the same submission whose
 -- compared fields differ from the current one.
@@ -57,6 +92,7 @@ corrected AS (
     FROM checks AS c
     JOIN raw.voucher_checks AS r ON r.check_id = c.check_id
     WHERE r.updated_at < getvariable('as_of_end')
+      AND r.check_id IN (SELECT key FROM scope)
       AND NOT r.deleted
       AND (r.voucher_no IS DISTINCT FROM c.voucher_no
            OR r.taxpayer_uscc IS DISTINCT FROM c.taxpayer_uscc
@@ -65,6 +101,7 @@ corrected AS (
 ),
 -- Numbers submitted by two or more taxpayers, with who and since when:
 -- the duplicate starts when the second taxpayer's first submission arrives.
+-- Every submission of the numbers in scope counts, in scope or not.
 shared_numbers AS (
     SELECT
         voucher_no,
@@ -72,7 +109,9 @@ shared_numbers AS (
         list_sort(list(first_on))[2] AS duplicate_on
     FROM (
         SELECT voucher_no, taxpayer_uscc, min(submitted_on) AS first_on
-        FROM checks
+        FROM stg_voucher_checks
+        WHERE submitted_on <= getvariable('as_of')
+          AND voucher_no IN (SELECT voucher_no FROM checks)
         GROUP BY voucher_no, taxpayer_uscc
     )
     GROUP BY voucher_no
@@ -82,6 +121,7 @@ customs AS (
     SELECT v.voucher_no, v.decl_no, v.taxpayer_uscc, v.amount, v.issued_on, v.paid_on
     FROM stg_tax_vouchers AS v
     WHERE v.tax_type = 'vat' AND v.status = 'paid'
+      AND v.voucher_no IN (SELECT voucher_no FROM checks)
 ),
 -- One enterprise per USCC, should the register ever repeat one.
 taxpayers AS (
@@ -153,7 +193,6 @@ SELECT
     d.check_id,
     d.voucher_no,
     d.taxpayer_uscc,
-    getvariable('as_of') AS as_of,
     d.outcome,
     CASE d.outcome
         WHEN 'duplicate' THEN 'taxpayers sharing the number: ' || d.shared_by

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [facts, clearance]
 description: >
   Who handled each declaration: the first officer (and the department the
@@ -8,9 +8,17 @@ description: >
   pass over the events, so the rules that need them do not each rescan.
   fee_officer is the tariff reviewer, else the manual reviewer: acceptance is
   a system step, so they answer for fees and levies.
+unique_key: decl_no
 tests:
   - unique: [decl_no]
   - not_null: [decl_no]
+scope: |
+  -- A declaration whose handling events changed (a tombstone's replaced
+  -- version names the step and declaration it was), or whose event of those
+  -- steps recorded ahead of its time comes within the as-of date.
+  SELECT decl_no FROM changed.declaration_events WHERE step IN ('manual_review', 'tariff_review', 'release')
+  UNION ALL SELECT decl_no FROM stg_declaration_events
+  WHERE step IN ('manual_review', 'tariff_review', 'release') AND occurred_at >= getvariable('changed_since')
 --- */
 WITH steps AS (
     SELECT
@@ -20,6 +28,7 @@ WITH steps AS (
     WHERE step IN ('manual_review', 'tariff_review', 'release')
       AND officer_id IS NOT NULL
       AND occurred_at < getvariable('as_of_end')
+      AND decl_no IN (SELECT key FROM scope)
 ),
 firsts AS (
     SELECT

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, tax]
 rule:
   id: A23
@@ -37,6 +37,19 @@ parameters:
     description: days since receipt up to which a late answer is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- An open request is measured to the as-of date, and a request received
+  -- after the last build comes within it; a changed request again, or one
+  -- whose officer (department), voucher's submissions (taxpayer), customs
+  -- voucher (amount, taxpayer) or taxpayers' enterprises changed.
+  SELECT inquiry_id FROM stg_voucher_inquiries WHERE answered_on IS NULL OR received_on >= getvariable('changed_since')
+  UNION ALL SELECT inquiry_id FROM changed.voucher_inquiries
+  UNION ALL SELECT inquiry_id FROM stg_voucher_inquiries WHERE officer_id IN (SELECT officer_id FROM changed.officers)
+  UNION ALL SELECT inquiry_id FROM stg_voucher_inquiries WHERE voucher_no IN (SELECT voucher_no FROM changed.voucher_checks)
+  UNION ALL SELECT inquiry_id FROM stg_voucher_inquiries WHERE voucher_no IN (SELECT voucher_no FROM changed.tax_vouchers)
+  UNION ALL SELECT inquiry_id FROM stg_voucher_inquiries
+  WHERE voucher_no IN (SELECT voucher_no FROM stg_voucher_checks WHERE taxpayer_uscc IN (SELECT uscc FROM changed.enterprises))
+     OR voucher_no IN (SELECT voucher_no FROM stg_tax_vouchers WHERE taxpayer_uscc IN (SELECT uscc FROM changed.enterprises))
 --- */
 WITH requests AS (
     SELECT
@@ -46,12 +59,14 @@ WITH requests AS (
     FROM stg_voucher_inquiries AS q
     JOIN dim_date AS lim ON lim.date = q.received_on + getvariable('a23_limit_cd')
     WHERE q.received_on <= getvariable('as_of')
+      AND q.inquiry_id IN (SELECT key FROM scope)
 ),
 -- The taxpayer a request is about: who last submitted the number for a
 -- cross-check.
 latest_check AS (
     SELECT voucher_no, taxpayer_uscc
     FROM stg_voucher_checks
+    WHERE voucher_no IN (SELECT voucher_no FROM requests)
     QUALIFY row_number() OVER (PARTITION BY voucher_no ORDER BY submitted_on DESC, check_id DESC) = 1
 ),
 taxpayers AS (

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, valuation]
 rule:
   id: A24
@@ -43,26 +43,49 @@ parameters:
     description: working days since the opening up to which a late challenge is orange; red beyond
 tests:
   - unique: [object_key]
+scope: |
+  -- A challenge still waiting (the declaration's last opening has no
+  -- consultation or close after it) is measured to the as-of date, and a
+  -- challenge step recorded ahead of its time comes within it; a
+  -- declaration whose challenge steps changed (a tombstone's replaced version
+  -- names its declaration), or whose declaration (consignee, value) or
+  -- opening officer (department) changed, again.
+  WITH challenge_steps AS (
+      SELECT event_id, decl_no, officer_id, outcome, occurred_at
+      FROM stg_declaration_events
+      WHERE step = 'price_challenge'
+  )
+  SELECT decl_no FROM challenge_steps WHERE outcome IN ('open', 'consultation', 'closed')
+  QUALIFY row_number() OVER (PARTITION BY decl_no ORDER BY occurred_at DESC, event_id DESC) = 1 AND outcome = 'open'
+  UNION ALL SELECT decl_no FROM challenge_steps WHERE occurred_at >= getvariable('changed_since')
+  UNION ALL SELECT decl_no FROM changed.declaration_events WHERE step = 'price_challenge'
+  UNION ALL SELECT decl_no FROM changed.declarations WHERE decl_no IN (SELECT decl_no FROM challenge_steps)
+  UNION ALL SELECT decl_no FROM challenge_steps WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH steps AS (
-    SELECT e.event_id, e.decl_no, e.officer_id, e.dept_id, e.outcome, e.occurred_at
+    -- The challenge steps of the declarations in scope, each with the first
+    -- consultation or close after it in event order, by a window over the
+    -- declaration's steps: a self-join on "a later step" (an OR in its
+    -- condition) runs as a nested-loop join of every opening against every
+    -- consultation and close.
+    SELECT
+        e.event_id, e.decl_no, e.officer_id, e.dept_id, e.outcome, e.occurred_at,
+        min(CASE WHEN e.outcome IN ('consultation', 'closed') THEN e.occurred_at END) OVER (
+            PARTITION BY e.decl_no ORDER BY e.occurred_at, e.event_id
+            ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS answered_at
     FROM stg_declaration_events AS e
     WHERE e.step = 'price_challenge'
       AND e.occurred_at < getvariable('as_of_end')
+      AND e.decl_no IN (SELECT key FROM scope)
 ),
 challenges AS (
     -- Each opening with the first consultation or close after it.
     SELECT
-        op.event_id, op.decl_no, op.officer_id, op.dept_id,
-        CAST(op.occurred_at AS DATE) AS opened_on,
-        min(CAST(e.occurred_at AS DATE)) AS answered_on
-    FROM steps AS op
-    LEFT JOIN steps AS e
-        ON e.decl_no = op.decl_no
-       AND e.outcome IN ('consultation', 'closed')
-       AND (e.occurred_at > op.occurred_at OR (e.occurred_at = op.occurred_at AND e.event_id > op.event_id))
-    WHERE op.outcome = 'open'
-    GROUP BY ALL
+        event_id, decl_no, officer_id, dept_id,
+        CAST(occurred_at AS DATE) AS opened_on,
+        CAST(answered_at AS DATE) AS answered_on
+    FROM steps
+    WHERE outcome = 'open'
 ),
 late AS (
     SELECT

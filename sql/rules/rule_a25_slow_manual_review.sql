@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, clearance]
 rule:
   id: A25
@@ -39,6 +39,23 @@ parameters:
     description: a review taking this many times the limit or more is red
 tests:
   - unique: [object_key]
+scope: |
+  -- A review still open (routed to manual review, no manual review yet) is
+  -- measured to the end of the as-of day, and a routing or review step
+  -- recorded ahead of its time comes within it; a declaration whose routing
+  -- or review steps changed (a tombstone's replaced version names its
+  -- declaration), or whose declaration (status, consignee) or reviewer
+  -- (department) changed, again.
+  SELECT r.decl_no FROM stg_declaration_events AS r
+  WHERE r.step = 'auto_review' AND r.outcome = 'manual'
+    AND NOT EXISTS (SELECT 1 FROM stg_declaration_events AS m
+                    WHERE m.decl_no = r.decl_no AND m.step = 'manual_review' AND m.occurred_at < getvariable('as_of_end'))
+  UNION ALL SELECT decl_no FROM stg_declaration_events
+  WHERE step IN ('auto_review', 'manual_review') AND occurred_at >= getvariable('changed_since')
+  UNION ALL SELECT decl_no FROM changed.declaration_events WHERE step IN ('auto_review', 'manual_review')
+  UNION ALL SELECT decl_no FROM changed.declarations
+  UNION ALL SELECT decl_no FROM stg_declaration_events
+  WHERE step = 'manual_review' AND officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH routed AS (
     SELECT decl_no, occurred_at AS routed_at, dept_id AS routing_dept_id
@@ -46,6 +63,7 @@ WITH routed AS (
     WHERE step = 'auto_review'
       AND outcome = 'manual'
       AND occurred_at < getvariable('as_of_end')
+      AND decl_no IN (SELECT key FROM scope)
     QUALIFY row_number() OVER (PARTITION BY decl_no ORDER BY occurred_at DESC, event_id DESC) = 1
 ),
 reviewed AS (
@@ -53,6 +71,7 @@ reviewed AS (
     FROM stg_declaration_events
     WHERE step = 'manual_review'
       AND occurred_at < getvariable('as_of_end')
+      AND decl_no IN (SELECT key FROM scope)
     QUALIFY row_number() OVER (PARTITION BY decl_no ORDER BY occurred_at, event_id) = 1
 ),
 reviews AS (

@@ -1,5 +1,5 @@
 /* ---
-kind: table
+kind: keyed
 tags: [rules, inspection]
 rule:
   id: A26
@@ -45,6 +45,21 @@ parameters:
     description: working days of this many times the limit or more are red
 tests:
   - unique: [object_key]
+scope: |
+  -- An inspection not yet started or finished is measured to the as-of
+  -- date, and an assignment, start or finish recorded ahead of its time
+  -- comes within it once its day is reached; a changed inspection again, or
+  -- one whose declaration (consignee) or lead inspector (department)
+  -- changed.
+  SELECT inspection_id FROM stg_inspections
+  WHERE started_at IS NULL OR finished_at IS NULL
+     OR assigned_at >= getvariable('changed_since')
+     OR started_at >= getvariable('changed_since')
+     OR finished_at >= getvariable('changed_since')
+  UNION ALL SELECT inspection_id FROM changed.inspections
+  UNION ALL SELECT inspection_id FROM stg_inspections WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT inspection_id FROM stg_inspections
+  WHERE json_extract_string(officers, '$[0]') IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH assigned AS (
     SELECT
@@ -56,6 +71,7 @@ WITH assigned AS (
         CASE WHEN i.finished_at < getvariable('as_of_end') THEN CAST(i.finished_at AS DATE) ELSE getvariable('as_of') END AS finish_upto
     FROM stg_inspections AS i
     WHERE i.assigned_at < getvariable('as_of_end')
+      AND i.inspection_id IN (SELECT key FROM scope)
 ),
 measured AS (
     SELECT
