@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,12 +77,33 @@ func benchOptions(dir string) transforms.Options {
 
 // runDay runs every model as of one day and returns the wall time.
 func runDay(b *testing.B, e *transforms.Engine, asOf schemas.Date) time.Duration {
+	d, _ := runDayResult(b, e, asOf)
+	return d
+}
+
+func runDayResult(b *testing.B, e *transforms.Engine, asOf schemas.Date) (time.Duration, *transforms.RunResult) {
 	b.Helper()
 	t0 := time.Now()
-	if _, err := e.Run(context.Background(), transforms.RunOptions{AsOf: asOf}); err != nil {
+	res, err := e.Run(context.Background(), transforms.RunOptions{AsOf: asOf, Publish: true})
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Since(t0)
+	return time.Since(t0), res
+}
+
+// slowest names the models that took longest in a run, for the log.
+func slowest(res *transforms.RunResult, n int) string {
+	ms := slices.Clone(res.Models)
+	slices.SortFunc(ms, func(a, b transforms.ModelResult) int { return cmp.Compare(b.Seconds, a.Seconds) })
+	var parts []string
+	var total float64
+	for _, m := range res.Models {
+		total += m.Seconds
+	}
+	for _, m := range ms[:min(n, len(ms))] {
+		parts = append(parts, fmt.Sprintf("%s %.2fs", m.Model, m.Seconds))
+	}
+	return fmt.Sprintf("models %.1fs in all; slowest: %s", total, strings.Join(parts, ", "))
 }
 
 // BenchmarkEngineOverhead: the engine running every model as of one day
@@ -154,11 +176,12 @@ func BenchmarkDailyRunGrowth(b *testing.B) {
 		runDay(b, e, cfg.LastDay()-5)
 		var nights []time.Duration
 		for d := cfg.LastDay() - 4; d <= cfg.LastDay(); d++ {
-			nights = append(nights, runDay(b, e, d))
+			t, res := runDayResult(b, e, d)
+			nights = append(nights, t)
+			b.Logf("%s scale, %d days, as of %s: %v; %s", scale, days, d, t.Round(time.Millisecond), slowest(res, 12))
 		}
 		slices.Sort(nights)
 		daily[days] = nights[2]
-		b.Logf("%s scale, %d days: nights %v", scale, days, nights)
 		if days == 365 {
 			if err := e.DropIncremental(context.Background()); err != nil {
 				b.Fatal(err)
