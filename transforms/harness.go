@@ -318,6 +318,12 @@ func loadGiven(ctx context.Context, conn *sql.Conn, f *Fixture, plan *fixturePla
 			return err
 		}
 	}
+	// A keyed model's query reads the scope the engine makes; an empty
+	// one types it.
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE scope (key VARCHAR)"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp.scope")
 	for _, m := range plan.typing {
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE VIEW %s AS\n%s", m.Name, m.SQL)); err != nil {
 			return fmt.Errorf("typing the input %s from its query: %w", m.Name, m.wrap(err))

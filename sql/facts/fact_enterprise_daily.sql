@@ -26,13 +26,13 @@ tests:
 WITH window_declarations AS (
     SELECT CAST(declared_at AS DATE) AS work_date, decl_no, consignee_code, declarant_code
     FROM stg_declarations
-    WHERE CAST(declared_at AS DATE) BETWEEN getvariable('partition_from') AND getvariable('as_of')
+    WHERE (declared_at >= getvariable('partition_from') AND declared_at < getvariable('as_of_end'))
 ),
 window_inspections AS (
     SELECT CAST(i.finished_at AS DATE) AS work_date, i.inspection_id, i.result, d.consignee_code
     FROM stg_inspections AS i
     JOIN stg_declarations AS d ON d.decl_no = i.decl_no
-    WHERE CAST(i.finished_at AS DATE) BETWEEN getvariable('partition_from') AND getvariable('as_of')
+    WHERE (i.finished_at >= getvariable('partition_from') AND i.finished_at < getvariable('as_of_end'))
 ),
 -- One row per thing that happened to an enterprise on a day.
 happenings AS (

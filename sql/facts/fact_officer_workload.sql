@@ -35,7 +35,7 @@ tests:
 WITH window_events AS (
     SELECT event_id, decl_no, step, officer_id, occurred_at, CAST(occurred_at AS DATE) AS work_date
     FROM stg_declaration_events
-    WHERE CAST(occurred_at AS DATE) BETWEEN getvariable('partition_from') AND getvariable('as_of')
+    WHERE (occurred_at >= getvariable('partition_from') AND occurred_at < getvariable('as_of_end'))
       AND officer_id IS NOT NULL
 ),
 -- The earlier events of the declarations the officers touched, for handling times.
@@ -113,7 +113,7 @@ event_figures AS (
 cancellations AS (
     SELECT CAST(cancelled_at AS DATE) AS work_date, cancelled_by AS officer_id, count(*) AS orders_cancelled
     FROM stg_control_orders
-    WHERE CAST(cancelled_at AS DATE) BETWEEN getvariable('partition_from') AND getvariable('as_of')
+    WHERE (cancelled_at >= getvariable('partition_from') AND cancelled_at < getvariable('as_of_end'))
       AND cancelled_by IS NOT NULL
     GROUP BY ALL
 )

@@ -27,7 +27,7 @@ WITH steps AS (
     FROM stg_declaration_events AS e
     WHERE e.step IN ('manual_review', 'release')
       AND e.officer_id IS NOT NULL
-      AND CAST(e.occurred_at AS DATE) BETWEEN getvariable('partition_from') AND getvariable('as_of')
+      AND (e.occurred_at >= getvariable('partition_from') AND e.occurred_at < getvariable('as_of_end'))
 )
 SELECT
     s.day, s.post, dd.subordinate_customs_id AS sub_id, s.officer_id,

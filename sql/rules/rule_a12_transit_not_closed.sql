@@ -38,7 +38,7 @@ scope: |
   -- officer (department) changed, again.
   SELECT transit_no FROM stg_transits
       WHERE arrival_limit IS NOT NULL AND cancelled_at IS NULL
-        AND (closed_at IS NULL OR CAST(closed_at AS DATE) >= getvariable('changed_since'))
+        AND (closed_at IS NULL OR closed_at >= getvariable('changed_since'))
   UNION ALL SELECT transit_no FROM changed.transits
   UNION ALL SELECT transit_no FROM stg_transits WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
   UNION ALL SELECT transit_no FROM stg_transits WHERE officer_id IN (SELECT officer_id FROM changed.officers)

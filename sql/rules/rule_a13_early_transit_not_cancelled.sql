@@ -46,7 +46,7 @@ scope: |
   -- officer (department) changed, again.
   SELECT transit_no FROM stg_transits
       WHERE mode = 'early_declaration' AND arrival_limit IS NULL AND arrived_at IS NULL
-        AND (cancelled_at IS NULL OR CAST(cancelled_at AS DATE) >= getvariable('changed_since'))
+        AND (cancelled_at IS NULL OR cancelled_at >= getvariable('changed_since'))
   UNION ALL SELECT transit_no FROM changed.transits
   UNION ALL SELECT transit_no FROM stg_transits WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
   UNION ALL SELECT transit_no FROM stg_transits WHERE officer_id IN (SELECT officer_id FROM changed.officers)

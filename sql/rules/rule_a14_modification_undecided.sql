@@ -48,8 +48,8 @@ scope: |
   -- date admits is new; a changed request, or one whose declaration (consignee)
   -- or officer (department) changed, again.
   SELECT request_id FROM stg_modification_requests
-  WHERE decided_at IS NULL OR CAST(decided_at AS DATE) >= getvariable('changed_since')
-     OR CAST(requested_at AS DATE) >= getvariable('changed_since')
+  WHERE decided_at IS NULL OR decided_at >= getvariable('changed_since')
+     OR requested_at >= getvariable('changed_since')
   UNION ALL SELECT request_id FROM changed.modification_requests
   UNION ALL SELECT request_id FROM stg_modification_requests WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
   UNION ALL SELECT request_id FROM stg_modification_requests WHERE officer_id IN (SELECT officer_id FROM changed.officers)

@@ -49,8 +49,8 @@ scope: |
   -- officer (department) changed, again.
   SELECT guarantee_no FROM stg_guarantees
   WHERE (applied_at IS NOT NULL AND accepted_at IS NULL)
-     OR CAST(applied_at AS DATE) >= getvariable('changed_since')
-     OR CAST(accepted_at AS DATE) >= getvariable('changed_since')
+     OR applied_at >= getvariable('changed_since')
+     OR accepted_at >= getvariable('changed_since')
   UNION ALL SELECT guarantee_no FROM changed.guarantees
   UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
   UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE officer_id IN (SELECT officer_id FROM changed.officers)
@@ -64,7 +64,7 @@ WITH applications AS (
              ELSE getvariable('a17_limit_wd') END AS limit_wd,
         coalesce(CAST(g.accepted_at AS DATE), getvariable('as_of')) AS measured_to
     FROM stg_guarantees AS g
-    WHERE CAST(g.applied_at AS DATE) <= getvariable('as_of')
+    WHERE g.applied_at < getvariable('as_of_end')
       AND g.guarantee_no IN (SELECT key FROM scope)
 ),
 limits AS (

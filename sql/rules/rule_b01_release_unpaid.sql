@@ -27,7 +27,7 @@ scope: |
   -- a changed declaration (release, aggregated payment, guarantee, consignee),
   -- one whose tax vouchers (amount, issue or payment day) or events (the
   -- releaser) changed, or whose releaser's record (department) changed, again.
-  SELECT decl_no FROM stg_declarations WHERE CAST(released_at AS DATE) >= getvariable('changed_since')
+  SELECT decl_no FROM stg_declarations WHERE released_at >= getvariable('changed_since')
   UNION ALL SELECT decl_no FROM changed.declarations
   -- (a tombstone names no declaration; the version it replaced does)
   UNION ALL SELECT decl_no FROM changed.tax_vouchers WHERE decl_no IS NOT NULL
@@ -39,7 +39,7 @@ WITH released AS (
     SELECT d.decl_no, d.consignee_code, CAST(d.released_at AS DATE) AS released_on
     FROM stg_declarations AS d
     WHERE d.released_at IS NOT NULL
-      AND CAST(d.released_at AS DATE) <= getvariable('as_of')
+      AND d.released_at < getvariable('as_of_end')
       AND NOT coalesce(d.aggregated_tax, false)
       AND d.guarantee_no IS NULL
       AND d.decl_no IN (SELECT key FROM scope)

@@ -26,7 +26,7 @@ scope: |
   -- changed (a new version, a correction of its history, amount, officer), whose
   -- events (the releaser) changed, or whose releaser's record (department)
   -- changed, again.
-  SELECT decl_no FROM stg_declarations WHERE CAST(released_at AS DATE) >= getvariable('changed_since')
+  SELECT decl_no FROM stg_declarations WHERE released_at >= getvariable('changed_since')
   UNION ALL SELECT decl_no FROM changed.declarations
   UNION ALL SELECT decl_no FROM stg_declarations WHERE guarantee_no IN (SELECT guarantee_no FROM changed.guarantees)
   -- (an event's tombstone names no declaration; the version it replaced does)

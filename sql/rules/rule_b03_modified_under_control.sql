@@ -29,7 +29,7 @@ scope: |
   -- control windows moved: a changed control order (issue, cancellation, a
   -- new version of its status history) or inspection (assignment, finish,
   -- order), mapped through the order's and the inspection's declaration both.
-  SELECT request_id FROM stg_modification_requests WHERE CAST(decided_at AS DATE) >= getvariable('changed_since')
+  SELECT request_id FROM stg_modification_requests WHERE decided_at >= getvariable('changed_since')
   UNION ALL SELECT request_id FROM changed.modification_requests
   UNION ALL SELECT request_id FROM stg_modification_requests WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
   UNION ALL SELECT request_id FROM stg_modification_requests WHERE officer_id IN (SELECT officer_id FROM changed.officers)

@@ -35,7 +35,7 @@ scope: |
   WITH touched AS (
       SELECT request_id, officer_id, decided_at FROM changed.modification_requests
       UNION ALL SELECT request_id, officer_id, decided_at FROM stg_modification_requests
-      WHERE CAST(decided_at AS DATE) >= getvariable('changed_since')
+      WHERE decided_at >= getvariable('changed_since')
          OR decl_no IN (SELECT decl_no FROM changed.declarations)
   ),
   officer_quarters AS (

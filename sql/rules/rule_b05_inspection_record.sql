@@ -28,7 +28,7 @@ scope: |
   -- An inspection finished since the last build is evaluated the first time;
   -- a changed inspection (finish, officers, signature), or one whose
   -- declaration (consignee) or lead officer (department) changed, again.
-  SELECT inspection_id FROM stg_inspections WHERE CAST(finished_at AS DATE) >= getvariable('changed_since')
+  SELECT inspection_id FROM stg_inspections WHERE finished_at >= getvariable('changed_since')
   UNION ALL SELECT inspection_id FROM changed.inspections
   UNION ALL SELECT inspection_id FROM stg_inspections WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
   UNION ALL SELECT inspection_id FROM stg_inspections
@@ -43,7 +43,7 @@ WITH finished AS (
         coalesce(i.record_signed, false) AS signed
     FROM stg_inspections AS i
     WHERE i.finished_at IS NOT NULL
-      AND CAST(i.finished_at AS DATE) <= getvariable('as_of')
+      AND i.finished_at < getvariable('as_of_end')
       AND i.inspection_id IN (SELECT key FROM scope)
 )
 SELECT

@@ -20,7 +20,7 @@ scope: |
   -- An inspection started since the last build is evaluated the first time;
   -- a changed inspection (start, location, request), or one whose declaration
   -- (consignee) or lead officer (department) changed, again.
-  SELECT inspection_id FROM stg_inspections WHERE CAST(started_at AS DATE) >= getvariable('changed_since')
+  SELECT inspection_id FROM stg_inspections WHERE started_at >= getvariable('changed_since')
   UNION ALL SELECT inspection_id FROM changed.inspections
   UNION ALL SELECT inspection_id FROM stg_inspections WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
   UNION ALL SELECT inspection_id FROM stg_inspections
@@ -33,7 +33,7 @@ WITH started AS (
         i.trader_request
     FROM stg_inspections AS i
     WHERE i.started_at IS NOT NULL
-      AND CAST(i.started_at AS DATE) <= getvariable('as_of')
+      AND i.started_at < getvariable('as_of_end')
       AND i.location = 'outside'
       AND NOT coalesce(i.trader_request, false)
       AND i.inspection_id IN (SELECT key FROM scope)

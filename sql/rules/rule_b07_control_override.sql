@@ -29,7 +29,7 @@ scope: |
   -- on or after it: every override of an enterprise whose cases changed (the
   -- new and the replaced version both), or that has a case filed since the
   -- last build, again.
-  SELECT order_id FROM stg_control_orders WHERE CAST(cancelled_at AS DATE) >= getvariable('changed_since')
+  SELECT order_id FROM stg_control_orders WHERE cancelled_at >= getvariable('changed_since')
   UNION ALL SELECT order_id FROM changed.control_orders
   UNION ALL SELECT order_id FROM stg_control_orders WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
   UNION ALL SELECT order_id FROM stg_control_orders WHERE cancelled_by IN (SELECT officer_id FROM changed.officers)

@@ -62,7 +62,7 @@ scope: |
   UNION ALL
   SELECT decl_no FROM stg_declarations
   WHERE ie_flag = 'I' AND released_at IS NOT NULL
-    AND (CAST(released_at AS DATE) >= getvariable('changed_since')
+    AND (released_at >= getvariable('changed_since')
          OR decl_no IN (SELECT decl_no FROM changed.declaration_items)
          OR decl_no IN (SELECT decl_no FROM changed.declaration_events
                         WHERE step IN ('price_challenge', 'manual_review', 'release'))
@@ -71,7 +71,7 @@ scope: |
                            OR releaser_id IN (SELECT officer_id FROM changed.officers))
          OR decl_no IN (SELECT decl_no FROM stg_declaration_events
                         WHERE step IN ('price_challenge', 'manual_review', 'release')
-                          AND CAST(occurred_at AS DATE) >= getvariable('changed_since')))
+                          AND occurred_at >= getvariable('changed_since')))
 --- */
 WITH released AS (
     SELECT

@@ -28,7 +28,7 @@ scope: |
   UNION ALL
   SELECT request_id FROM stg_modification_requests
   WHERE decision = 'approved'
-    AND (CAST(decided_at AS DATE) >= getvariable('changed_since')
+    AND (decided_at >= getvariable('changed_since')
          OR decl_no IN (SELECT decl_no FROM changed.declarations)
          OR officer_id IN (SELECT officer_id FROM changed.officers))
 --- */

@@ -40,7 +40,7 @@ scope: |
   UNION ALL
   SELECT event_id FROM stg_declaration_events
   WHERE step = 'fee_waiver'
-    AND (CAST(occurred_at AS DATE) >= getvariable('changed_since')
+    AND (occurred_at >= getvariable('changed_since')
          OR decl_no IN (SELECT decl_no FROM changed.declarations)
          OR officer_id IN (SELECT officer_id FROM changed.officers)
          OR json_extract_string(detail, '$.voucher_no') IN (
@@ -50,7 +50,7 @@ scope: |
                 WHERE step = 'tariff_review'
                 UNION ALL
                 SELECT json_extract_string(detail, '$.voucher_no') FROM stg_declaration_events
-                WHERE step = 'tariff_review' AND CAST(occurred_at AS DATE) >= getvariable('changed_since')))
+                WHERE step = 'tariff_review' AND occurred_at >= getvariable('changed_since')))
 --- */
 WITH waiver_steps AS (
     SELECT
