@@ -4,7 +4,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin/hlwarn
 DEMO_DATA   ?= demo-data
 BENCHTIME   ?= 1x
-# The daily-run growth is measured on a district year (about half an hour);
+# The daily-run growth is measured on a district year (about 25 minutes);
 # HLWARN_BENCH_SCALE=small for a quick look.
 HLWARN_BENCH_SCALE ?= district
 export HLWARN_BENCH_SCALE

@@ -123,11 +123,13 @@ func BenchmarkEngineOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := e.Run(ctx, transforms.RunOptions{AsOf: asOf}); err != nil {
+		res, err := e.Run(ctx, transforms.RunOptions{AsOf: asOf})
+		if err != nil {
 			b.Fatal(err)
 		}
 		e.Close()
 		engine := time.Since(t0)
+		b.Log(slowest(res, 15))
 
 		stmts, err := p.Script(lake, asOf)
 		if err != nil {

@@ -156,8 +156,14 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 			return built{status: StatusFailed}, err
 		}
 	}
+	// Every row must belong to an object of the scope. A full evaluation's
+	// scope is every object, so there only a null key can be out of it;
+	// a night checks its rows against its scope.
 	var stray int64
 	q := fmt.Sprintf("SELECT count(*) FROM %[2]s WHERE %[1]s IS NULL OR %[1]s NOT IN (SELECT key FROM temp.scope)", m.UniqueKey, stage)
+	if full {
+		q = fmt.Sprintf("SELECT count(*) FROM %[2]s WHERE %[1]s IS NULL", m.UniqueKey, stage)
+	}
 	if err := conn.QueryRowContext(ctx, q).Scan(&stray); err != nil {
 		return built{status: StatusFailed}, m.wrap(err)
 	}

@@ -9,6 +9,7 @@ import (
 // Script is the plain SQL of a run as of asOf: the sources, the session's
 // time zone and variables, then each selected model materialized in
 // dependency order (an incremental model as a table of its one partition,
+// or of its whole window when it has a lookback, as a first run builds it,
 // a staging snapshot as a table rebuilt from all of raw, a keyed model as
 // a full evaluation: its scope over every record).
 // It is what DuckDB alone would execute for the same models, without the
@@ -34,7 +35,14 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 		if m.Kind == KindView {
 			what = "VIEW"
 		}
+		if m.Lookback > 0 {
+			// A first run fills the model's whole window.
+			stmts = append(stmts, "SET VARIABLE partition_from = "+literal(asOf.AddDays(1-m.Lookback)))
+		}
 		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", what, m.Name, m.SQL))
+		if m.Lookback > 0 {
+			stmts = append(stmts, "SET VARIABLE partition_from = "+literal(asOf))
+		}
 	}
 	return stmts, nil
 }
