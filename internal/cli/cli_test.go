@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hlwarn/hlwarn/schemas"
+	"github.com/hlwarn/hlwarn/transforms"
 )
 
 // run executes the command line with a given environment.
@@ -162,5 +165,25 @@ func TestRulesCatalogue(t *testing.T) {
 	code, _, stderr = run(t, nil, "rules", "Z99")
 	if code == 0 || !strings.Contains(stderr, "no rule Z99") {
 		t.Errorf("rules Z99 (exit %d): %s", code, stderr)
+	}
+}
+
+// TestPrintTransform checks the per-model table of a run: a keyed model
+// shows how many objects it re-evaluated, other models leave it blank.
+func TestPrintTransform(t *testing.T) {
+	var b strings.Builder
+	printTransform(&b, &transforms.RunResult{AsOf: schemas.MustDate("2026-10-04"), Models: []transforms.ModelResult{
+		{Model: "rule_a07_refund_undecided", Kind: transforms.KindKeyed, Status: transforms.StatusOK, Rows: 3, Evaluated: 41},
+		{Model: "dim_date", Kind: transforms.KindTable, Status: transforms.StatusOK, Rows: 5844},
+	}})
+	lines := strings.Split(b.String(), "\n")
+	if len(lines) < 4 || !strings.Contains(lines[1], "evaluated") {
+		t.Fatalf("no evaluated column:\n%s", b.String())
+	}
+	if f := strings.Fields(lines[2]); len(f) != 8 || f[4] != "41" {
+		t.Errorf("keyed row %q: want 41 objects evaluated in the fifth column", lines[2])
+	}
+	if f := strings.Fields(lines[3]); len(f) != 7 {
+		t.Errorf("table row %q: want the evaluated column left blank", lines[3])
 	}
 }

@@ -105,7 +105,7 @@ func printTransform(w io.Writer, r *transforms.RunResult) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "model\tkind\tstatus\trows\tseconds\ttests")
+	fmt.Fprintln(tw, "model\tkind\tstatus\trows\tevaluated\tseconds\ttests")
 	for _, m := range r.Models {
 		failed := 0
 		for _, t := range m.Tests {
@@ -114,7 +114,12 @@ func printTransform(w io.Writer, r *transforms.RunResult) {
 			}
 		}
 		tests := fmt.Sprintf("%d/%d pass", len(m.Tests)-failed, len(m.Tests))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.2f\t%s\n", m.Model, m.Kind, m.Status, m.Rows, m.Seconds, tests)
+		// A keyed model's objects re-evaluated: what a night cost it.
+		evaluated := ""
+		if m.Kind == transforms.KindKeyed && m.Status == transforms.StatusOK {
+			evaluated = fmt.Sprint(m.Evaluated)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.2f\t%s\n", m.Model, m.Kind, m.Status, m.Rows, evaluated, m.Seconds, tests)
 	}
 	tw.Flush()
 	for _, m := range r.Models {
