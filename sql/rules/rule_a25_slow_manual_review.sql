@@ -49,7 +49,7 @@ scope: |
   -- (Open: no first reviewer in int_declaration_handlers, which holds every
   -- declaration with a manual review by an officer up to the as-of date; a
   -- review by no officer leaves the declaration in scope, which is only
-  -- more work. Far cheaper than an anti-join over a year of events.)
+  -- more work.)
   SELECT r.decl_no FROM stg_declaration_events AS r
   WHERE r.step = 'auto_review' AND r.outcome = 'manual'
     AND NOT EXISTS (SELECT 1 FROM int_declaration_handlers AS h WHERE h.decl_no = r.decl_no AND h.reviewer_id IS NOT NULL)
