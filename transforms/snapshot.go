@@ -132,7 +132,7 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 		if d := schemas.DateOf(upto.Time.In(schemas.Shanghai)); d < since {
 			since = d
 		}
-		uptoLit = fmt.Sprintf("TIMESTAMPTZ '%s'", upto.Time.UTC().Format("2006-01-02 15:04:05.999999+00"))
+		uptoLit = timestamptz(upto.Time)
 	}
 	// A run that started the day before may land versions after midnight.
 	since--
