@@ -45,6 +45,10 @@ type Model struct {
 	// keyed.go).
 	UniqueKey   string
 	Scope       string
+	// ScopeFrom (keyed models) names another keyed model whose scope query
+	// this one shares, for models that read the same inputs about the same
+	// objects: one query to keep right, not copies.
+	ScopeFrom string
 	Tags        []string // for selection with tag:NAME
 	Publish     bool     // copied into each published build
 	Params      []string // risk parameters it reads with getvariable()
@@ -92,6 +96,7 @@ type header struct {
 	Lookback    int       `yaml:"lookback"`
 	UniqueKey   string    `yaml:"unique_key"`
 	Scope       string    `yaml:"scope"`
+	ScopeFrom   string    `yaml:"scope_from"`
 	Tags        []string  `yaml:"tags"`
 	Publish     bool      `yaml:"publish"`
 	Params      []string  `yaml:"params"`
@@ -149,6 +154,7 @@ func parseModel(file string, src []byte) (*Model, error) {
 	}
 	m.Kind, m.PartitionBy, m.Tags, m.Publish = h.Kind, h.PartitionBy, h.Tags, h.Publish
 	m.Lookback, m.UniqueKey, m.Scope = h.Lookback, h.UniqueKey, strings.TrimSpace(strings.TrimRight(strings.TrimSpace(h.Scope), ";"))
+	m.ScopeFrom = h.ScopeFrom
 	m.Params, m.declared, m.Tests, m.Rule, m.Description = h.Params, h.Depends, h.Tests, h.Rule, h.Description
 	m.Defines = h.Parameters
 	if m.Rule != nil && m.Kind == KindKeyed && m.UniqueKey == "" {
@@ -168,8 +174,8 @@ func parseModel(file string, src []byte) (*Model, error) {
 }
 
 func (m *Model) checkHeader() error {
-	if m.Kind != KindKeyed && (m.UniqueKey != "" || m.Scope != "") {
-		return fmt.Errorf("unique_key and scope are for keyed models, not %s", m.Kind)
+	if m.Kind != KindKeyed && (m.UniqueKey != "" || m.Scope != "" || m.ScopeFrom != "") {
+		return fmt.Errorf("unique_key, scope and scope_from are for keyed models, not %s", m.Kind)
 	}
 	switch m.Kind {
 	case KindView, KindTable:
@@ -180,8 +186,8 @@ func (m *Model) checkHeader() error {
 		if m.PartitionBy != "" || m.Lookback != 0 {
 			return fmt.Errorf("partition_by and lookback are for incremental models, not %s", m.Kind)
 		}
-		if m.UniqueKey == "" || m.Scope == "" {
-			return fmt.Errorf("a keyed model needs unique_key (the column its rows belong to an object by) and scope (a query of the keys a run re-evaluates)")
+		if m.UniqueKey == "" || (m.Scope == "") == (m.ScopeFrom == "") {
+			return fmt.Errorf("a keyed model needs unique_key (the column its rows belong to an object by) and either scope (a query of the keys a run re-evaluates) or scope_from (the keyed model whose scope it shares)")
 		}
 	case KindIncremental:
 		if m.PartitionBy == "" {

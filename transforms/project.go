@@ -71,6 +71,11 @@ func Load(ctx context.Context, params Params, folders ...fs.FS) (*Project, error
 			}
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(p.Models)) {
+		if err := p.shareScope(p.Models[name]); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) == 0 {
 		if err := p.addRuleModels(); err != nil {
 			errs = append(errs, err)
@@ -91,6 +96,26 @@ func Load(ctx context.Context, params Params, folders ...fs.FS) (*Project, error
 	}
 	p.Order = order
 	return p, nil
+}
+
+// shareScope gives a model with scope_from the scope query of the model it
+// names, which must be keyed with a scope of its own and, for rules, about
+// the same kind of object.
+func (p *Project) shareScope(m *Model) error {
+	if m.ScopeFrom == "" {
+		return nil
+	}
+	from := p.Models[m.ScopeFrom]
+	switch {
+	case from == nil || from.Kind != KindKeyed:
+		return &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("scope_from: %s is no keyed model; name a keyed model whose scope this one shares", m.ScopeFrom)}
+	case from.Scope == "" || from.ScopeFrom != "":
+		return &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("scope_from: %s shares its scope too; name the model that writes the scope", m.ScopeFrom)}
+	case m.Rule != nil && from.Rule != nil && m.Rule.ObjectType != from.Rule.ObjectType:
+		return &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("scope_from: %s is about %s, this rule about %s; a shared scope names the same objects", m.ScopeFrom, from.Rule.ObjectType, m.Rule.ObjectType)}
+	}
+	m.Scope = from.Scope
+	return nil
 }
 
 // resolve finds what a model reads and checks it against the project.

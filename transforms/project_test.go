@@ -129,7 +129,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "scope on a table",
 			files: map[string]string{"m.sql": "/* ---\nkind: table\nscope: SELECT 1\n--- */\nSELECT 1 AS x\n"},
-			want:  []string{"m.sql:1:", "unique_key and scope are for keyed models"},
+			want:  []string{"m.sql:1:", "unique_key, scope and scope_from are for keyed models"},
 		},
 		{
 			name:  "keyed query that ignores its scope",
@@ -150,6 +150,16 @@ func TestLoadErrors(t *testing.T) {
 			name:  "a syntax error in the scope",
 			files: map[string]string{"m.sql": "/* ---\nkind: keyed\nunique_key: refund_id\nscope: SELEC refund_id FROM changed.refunds\n--- */\nSELECT refund_id FROM stg_refunds WHERE refund_id IN (SELECT key FROM scope)\n"},
 			want:  []string{"m.sql:1:", "scope: ", "syntax error"},
+		},
+		{
+			name:  "scope_from no keyed model",
+			files: map[string]string{"m.sql": "/* ---\nkind: keyed\nunique_key: refund_id\nscope_from: nowhere\n--- */\nSELECT refund_id FROM stg_refunds WHERE refund_id IN (SELECT key FROM scope)\n"},
+			want:  []string{"m.sql:1:", "scope_from: nowhere is no keyed model"},
+		},
+		{
+			name:  "scope and scope_from both",
+			files: map[string]string{"m.sql": "/* ---\nkind: keyed\nunique_key: refund_id\nscope: SELECT 1\nscope_from: other\n--- */\nSELECT 1 AS refund_id\n"},
+			want:  []string{"m.sql:1:", "either scope", "or scope_from"},
 		},
 		{
 			name:  "a file without header",

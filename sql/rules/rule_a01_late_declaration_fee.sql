@@ -50,6 +50,7 @@ parameters:
 tests:
   - unique: [object_key]
 scope: |
+  -- A02 and A03 share this scope (scope_from): they read the same inputs.
   -- Acceptance is final, so a declaration is judged again only when
   -- something it reads changed: the declaration itself (arrival, acceptance,
   -- value, levied fee, exemption, consignee; a tombstone drops its row); its

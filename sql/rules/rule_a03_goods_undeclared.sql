@@ -45,23 +45,8 @@ parameters:
     description: days since arrival up to which late goods are orange; red beyond
 tests:
   - unique: [object_key]
-scope: |
-  -- Acceptance is final, so a declaration is judged again only when
-  -- something it reads changed: the declaration itself (arrival, acceptance,
-  -- value, levied fee, exemption, consignee; a tombstone drops its row); its
-  -- manual or tariff review events (the officer answerable, and the dept the
-  -- event names; a tombstone's replaced version names its step and
-  -- declaration); the officer's record where the event names no dept
-  -- (dept_id then comes from stg_officers: a transfer).
-  -- Time: a declaration accepted, or a review that occurred, after the last
-  -- build's as-of date is admitted by the as-of filters only now.
-  SELECT decl_no FROM changed.declarations
-  UNION ALL SELECT decl_no FROM stg_declarations WHERE declared_at >= getvariable('changed_since')
-  UNION ALL SELECT decl_no FROM changed.declaration_events WHERE step IN ('manual_review', 'tariff_review')
-  UNION ALL SELECT decl_no FROM stg_declaration_events
-      WHERE step IN ('manual_review', 'tariff_review') AND occurred_at >= getvariable('changed_since')
-  UNION ALL SELECT decl_no FROM int_declaration_handlers
-      WHERE fee_officer_dept_id IS NULL AND fee_officer_id IN (SELECT officer_id FROM changed.officers)
+# The same declarations, read the same way, as A01: its scope.
+scope_from: rule_a01_late_declaration_fee
 --- */
 WITH imports AS (
     SELECT
