@@ -211,6 +211,7 @@ func prepareSession(ctx context.Context, conn *sql.Conn, params Params, asOf sch
 		`CREATE TABLE IF NOT EXISTS _hlwarn.keyed_builds (model VARCHAR PRIMARY KEY, as_of DATE, fingerprint VARCHAR)`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.keyed_entities (model VARCHAR, entity VARCHAR, upto TIMESTAMPTZ, epoch BIGINT, PRIMARY KEY (model, entity))`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.epochs (name VARCHAR PRIMARY KEY, n BIGINT)`,
+		`CREATE TABLE IF NOT EXISTS _hlwarn.clustered (model VARCHAR PRIMARY KEY, sorted_rows BIGINT, appended BIGINT)`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.model_runs (as_of DATE, model VARCHAR, status VARCHAR, rows BIGINT, seconds DOUBLE, error VARCHAR, finished_at TIMESTAMPTZ)`,
 		`CREATE TABLE IF NOT EXISTS mart_data_quality (as_of DATE, model VARCHAR, test VARCHAR, severity VARCHAR, status VARCHAR, failing_rows BIGINT)`,
 	}, params.setVariables(asOf)...)

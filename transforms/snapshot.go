@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hlwarn/hlwarn/schemas"
@@ -45,6 +46,28 @@ func keyExpr(e *schemas.Entity) string {
 		parts[i] = k + "::VARCHAR"
 	}
 	return "concat_ws('|', " + strings.Join(parts, ", ") + ")"
+}
+
+// clusterBy are the columns an entity's state table is kept sorted by,
+// ahead of the version time: the columns the models filter that entity's
+// big table on. DuckDB skips a row group whose min/max excludes a filter,
+// so a model reading one step of the declaration events (a fee waiver,
+// the manual reviews) reads that step's row groups, not a year of every
+// step; within a step the rows stay in time order, so a filter on a
+// recent time still skips the old ones.
+var clusterBy = map[string][]string{
+	"declaration_events": {"step"},
+}
+
+// reclusterShare is how large the unsorted tail of a clustered state may
+// grow, as a share of its sorted rows, before a merge sorts it again: the
+// nightly merges append their versions at the end, where every filter
+// reads them.
+const reclusterShare = 0.1
+
+// stateOrder is the ORDER BY of an entity's state table.
+func stateOrder(e *schemas.Entity) string {
+	return strings.Join(append(slices.Clone(clusterBy[e.Name]), "updated_at"), ", ")
 }
 
 // latest keeps one row per key, the newest version (the latest landed of
@@ -99,10 +122,11 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
 	e := m.snap.entity
 	src := fmt.Sprintf("(SELECT * EXCLUDE (_run_id), %s AS _key FROM raw.%s WHERE updated_at < getvariable('as_of_end'))", keyExpr(e), e.Name)
 	stmts := []string{
-		// In the order of the versions' times, as the nightly merges then
-		// append: a filter on a recent time skips old row groups by their
-		// min/max.
-		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s ORDER BY updated_at", stateTable(m), latest(src)),
+		// In the order of the versions' times (after the cluster columns),
+		// as the nightly merges then append: a filter on a recent time
+		// skips old row groups by their min/max.
+		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s ORDER BY %s", stateTable(m), latest(src), stateOrder(e)),
+		fmt.Sprintf("INSERT OR REPLACE INTO _hlwarn.clustered SELECT %s, count(*), 0 FROM %s", literal(m.Name), stateTable(m)),
 		// The log of replaced versions starts again, and keyed models
 		// evaluate in full on their next build.
 		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT CAST(NULL AS DATE) AS replaced_on, * FROM %s LIMIT 0", replacedTable(m), stateTable(m)),
@@ -173,6 +197,7 @@ WHERE NOT EXISTS (SELECT 1 FROM temp._merged AS n WHERE n._key = o._key AND n.up
 		fmt.Sprintf("INSERT INTO %s BY NAME SELECT getvariable('as_of') AS replaced_on, * FROM temp._lost", replaced),
 		fmt.Sprintf("DELETE FROM %s WHERE rowid IN (SELECT _rowid FROM temp._old)", state),
 		fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM temp._merged", state),
+		fmt.Sprintf("UPDATE _hlwarn.clustered SET appended = appended + (SELECT count(*) FROM temp._merged) WHERE model = %s", literal(m.Name)),
 		// What this merge changed, for the keyed models built after it in
 		// the run whose last build saw the state as it was before it.
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _changes_%s AS
@@ -186,7 +211,33 @@ SELECT * EXCLUDE (_key, _ingested_at) FROM temp._merged UNION ALL BY NAME SELECT
 		"DROP TABLE temp._old",
 		"DROP TABLE temp._lost",
 	}
-	return true, inTx(ctx, conn, stmts)
+	if err := inTx(ctx, conn, stmts); err != nil {
+		return true, err
+	}
+	return true, recluster(ctx, conn, m)
+}
+
+// recluster sorts a clustered state table again when the versions the
+// merges appended since it was last sorted pass reclusterShare of it. The
+// rows do not change, only their order, so it is a transaction of its own.
+func recluster(ctx context.Context, conn *sql.Conn, m *Model) error {
+	e := m.snap.entity
+	if len(clusterBy[e.Name]) == 0 {
+		return nil
+	}
+	var sorted, appended int64
+	err := conn.QueryRowContext(ctx, "SELECT sorted_rows, appended FROM _hlwarn.clustered WHERE model = ?", m.Name).Scan(&sorted, &appended)
+	if err != nil && err != sql.ErrNoRows {
+		return err
+	}
+	if err == nil && float64(appended) <= reclusterShare*float64(sorted) {
+		return nil
+	}
+	state := stateTable(m)
+	return inTx(ctx, conn, []string{
+		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT * FROM %s ORDER BY %s", state, state, stateOrder(e)),
+		fmt.Sprintf("INSERT OR REPLACE INTO _hlwarn.clustered SELECT %s, count(*), 0 FROM %s", literal(m.Name), state),
+	})
 }
 
 // inTx runs statements in one transaction.
