@@ -75,10 +75,10 @@ WITH imports AS (
         CAST(d.declared_at AS DATE) AS declared_on,
         lim.next_workday AS limit_day
     FROM stg_declarations AS d
+    JOIN scope ON scope.key = d.decl_no
     JOIN dim_date AS lim ON lim.date = d.arrival_date + getvariable('a01_limit_cd')
     WHERE d.ie_flag = 'I'
       AND d.declared_at < getvariable('as_of_end')
-      AND d.decl_no IN (SELECT key FROM scope)
 ),
 late AS (
     SELECT

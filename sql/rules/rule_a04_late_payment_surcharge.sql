@@ -68,10 +68,10 @@ WITH paid AS (
         v.voucher_no, v.decl_no, v.tax_type, v.amount, v.issued_on, v.paid_on, v.deferred_until,
         greatest(lim.next_workday, v.deferred_until) AS limit_day
     FROM stg_tax_vouchers AS v
+    JOIN scope ON scope.key = v.voucher_no
     JOIN dim_date AS lim ON lim.date = v.issued_on + getvariable('a04_limit_cd')
     WHERE v.tax_type IN ('duty', 'vat', 'consumption')
       AND v.paid_on <= getvariable('as_of')
-      AND v.voucher_no IN (SELECT key FROM scope)
       AND coalesce(v.surcharge_levied, 0) = 0
       AND v.waiver_reason IS NULL
       AND v.waived_by IS NULL

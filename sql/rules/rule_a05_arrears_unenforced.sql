@@ -73,11 +73,11 @@ WITH vouchers AS (
         v.deferred_until, v.enforcement_on,
         coalesce(dl.next_workday, pl.next_workday) AS limit_day
     FROM stg_tax_vouchers AS v
+    JOIN scope ON scope.key = v.voucher_no
     JOIN dim_date AS pl ON pl.date = v.issued_on + getvariable('a05_pay_limit_cd')
     LEFT JOIN dim_date AS dl ON dl.date = v.deferred_until
     WHERE v.issued_on <= getvariable('as_of')
       AND v.status IS DISTINCT FROM 'written_off'
-      AND v.voucher_no IN (SELECT key FROM scope)
 ),
 measured AS (
     SELECT

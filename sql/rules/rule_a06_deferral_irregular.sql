@@ -50,9 +50,9 @@ WITH deferrals AS (
         v.deferred_until, v.deferral_guarantee_no,
         CAST(v.issued_on + INTERVAL (getvariable('a06_max_months')) MONTH AS DATE) AS longest_until
     FROM stg_tax_vouchers AS v
+    JOIN scope ON scope.key = v.voucher_no
     WHERE v.deferred_until IS NOT NULL
       AND v.issued_on <= getvariable('as_of')
-      AND v.voucher_no IN (SELECT key FROM scope)
 ),
 breaches AS (
     SELECT *, deferred_until > longest_until AS too_long, deferral_guarantee_no IS NULL AS unguaranteed

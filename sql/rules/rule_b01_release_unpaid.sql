@@ -38,11 +38,11 @@ WITH released AS (
     -- Declarations released on their own payment: neither 汇总征税 nor a guarantee.
     SELECT d.decl_no, d.consignee_code, CAST(d.released_at AS DATE) AS released_on
     FROM stg_declarations AS d
+    JOIN scope ON scope.key = d.decl_no
     WHERE d.released_at IS NOT NULL
       AND d.released_at < getvariable('as_of_end')
       AND NOT coalesce(d.aggregated_tax, false)
       AND d.guarantee_no IS NULL
-      AND d.decl_no IN (SELECT key FROM scope)
 ),
 unpaid AS (
     SELECT

@@ -36,10 +36,10 @@ scope: |
 WITH released AS (
     SELECT d.decl_no, d.consignee_code, d.guarantee_no, d.released_at, CAST(d.released_at AS DATE) AS released_on
     FROM stg_declarations AS d
+    JOIN scope ON scope.key = d.decl_no
     WHERE d.released_at IS NOT NULL
       AND d.released_at < getvariable('as_of_end')
       AND d.guarantee_no IS NOT NULL
-      AND d.decl_no IN (SELECT key FROM scope)
 ),
 at_release AS (
     -- The guarantee as it stood when the goods were released.

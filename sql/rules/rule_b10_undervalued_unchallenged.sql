@@ -80,10 +80,10 @@ WITH released AS (
         coalesce(d.vat_payable, 0) > 0 AS bears_vat,
         CAST(d.released_at AS DATE) AS released_on
     FROM stg_declarations AS d
+    JOIN scope ON scope.key = d.decl_no
     WHERE d.ie_flag = 'I'
       AND d.released_at IS NOT NULL
       AND d.released_at < getvariable('as_of_end')
-      AND d.decl_no IN (SELECT key FROM scope)
 ),
 due AS (
     SELECT r.*

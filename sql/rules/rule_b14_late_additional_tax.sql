@@ -46,18 +46,26 @@ scope: |
          OR decl_no IN (SELECT decl_no FROM stg_declarations
                         WHERE customs_code IN (SELECT customs_code FROM changed.departments)))
 --- */
-WITH claims AS (
+WITH released AS (
     SELECT
         v.voucher_no, v.decl_no, v.tax_type, v.taxpayer_uscc, v.amount, v.issued_on,
-        CAST(d.released_at AS DATE) AS released_on,
-        CAST(CAST(d.released_at AS DATE) + INTERVAL (getvariable('b14_claim_months')) MONTH AS DATE) AS claim_until,
-        d.consignee_code, d.customs_code
+        d.released_at, d.consignee_code, d.customs_code
     FROM stg_tax_vouchers AS v
+    JOIN scope ON scope.key = v.voucher_no
     JOIN stg_declarations AS d ON d.decl_no = v.decl_no
     WHERE v.tax_type IN ('duty', 'vat', 'consumption')
       AND d.released_at IS NOT NULL
       AND v.issued_on <= getvariable('as_of')
-      AND v.voucher_no IN (SELECT key FROM scope)
+),
+-- The claim limit is computed on the joined rows only: written in the
+-- join above, the optimizer made it a join condition and computed it for
+-- every released declaration (a year of them) before the join.
+claims AS (
+    SELECT
+        * EXCLUDE (released_at),
+        CAST(released_at AS DATE) AS released_on,
+        CAST(CAST(released_at AS DATE) + INTERVAL (getvariable('b14_claim_months')) MONTH AS DATE) AS claim_until
+    FROM released
 ),
 late_claims AS (
     SELECT *
