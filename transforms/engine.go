@@ -234,12 +234,24 @@ func build(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir
 	case KindSnapshot:
 		return buildSnapshot(ctx, conn, m, ro, dataDir)
 	case KindView:
+		// A model that was a table before (the rule facts were) is one no
+		// longer.
+		if tableExists(ctx, conn, m.Name) {
+			if _, err := conn.ExecContext(ctx, "DROP TABLE "+m.Name); err != nil {
+				return built{status: StatusFailed}, m.wrap(err)
+			}
+		}
 		_, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW %s AS\n%s", m.Name, m.SQL))
 		if err == nil && m.Rule != nil {
 			err = checkRuleShape(ctx, conn, m, m.Name)
 		}
 		return built{status: StatusOK, tested: m.Name}, m.wrap(err)
 	case KindTable:
+		if viewExists(ctx, conn, m.Name) {
+			if _, err := conn.ExecContext(ctx, "DROP VIEW "+m.Name); err != nil {
+				return built{status: StatusFailed}, m.wrap(err)
+			}
+		}
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS\n%s", m.Name, m.SQL)); err != nil {
 			return built{status: StatusFailed}, m.wrap(err)
 		}
@@ -391,6 +403,12 @@ func (m *Model) wrap(err error) error {
 func tableExists(ctx context.Context, conn *sql.Conn, name string) bool {
 	var n int
 	err := conn.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", name).Scan(&n)
+	return err == nil && n > 0
+}
+
+func viewExists(ctx context.Context, conn *sql.Conn, name string) bool {
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'main' AND view_name = ?", name).Scan(&n)
 	return err == nil && n > 0
 }
 

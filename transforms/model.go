@@ -43,26 +43,29 @@ type Model struct {
 	// UniqueKey and Scope (keyed models): the column a row belongs to an
 	// object by, and the query of the objects a run re-evaluates (see
 	// keyed.go).
-	UniqueKey   string
-	Scope       string
+	UniqueKey string
+	Scope     string
 	// ScopeFrom (keyed models) names another keyed model whose scope query
 	// this one shares, for models that read the same inputs about the same
 	// objects: one query to keep right, not copies.
 	ScopeFrom string
-	Tags        []string // for selection with tag:NAME
-	Publish     bool     // copied into each published build
-	Params      []string // risk parameters it reads with getvariable()
-	Tests       []Test
-	Rule        *RuleMeta // rule metadata (rules.md), for rule models
-	Defines     []*Param  // risk parameters the header defines, with defaults
-	Description string
-	SQL         string    // the query, header removed
-	Deps        []string  // models and raw.<entity> sources it reads, from the SQL itself
-	declared    []string  // depends: from the header
-	testDeps    []string  // models its relationships tests look up, built before it
-	snap        *snapshot // how a staging model is carried forward
-	changed     []string  // keyed models: the entities whose changed records they read
-	bodyLine    int       // line of the file where the query starts
+	Tags      []string // for selection with tag:NAME
+	Publish   bool     // copied into each published build
+	// PublishOrder (engine-made models) is the order it is published in,
+	// when it has no unique test to take the order from.
+	PublishOrder []string
+	Params       []string // risk parameters it reads with getvariable()
+	Tests        []Test
+	Rule         *RuleMeta // rule metadata (rules.md), for rule models
+	Defines      []*Param  // risk parameters the header defines, with defaults
+	Description  string
+	SQL          string    // the query, header removed
+	Deps         []string  // models and raw.<entity> sources it reads, from the SQL itself
+	declared     []string  // depends: from the header
+	testDeps     []string  // models its relationships tests look up, built before it
+	snap         *snapshot // how a staging model is carried forward
+	changed      []string  // keyed models: the entities whose changed records they read
+	bodyLine     int       // line of the file where the query starts
 }
 
 // Test is one declared model test. Exactly one kind is set.

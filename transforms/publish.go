@@ -105,6 +105,9 @@ func (e *Engine) publish(ctx context.Context, conn *sql.Conn, asOf schemas.Date)
 // every column (JSON evidence included).
 func (p *Project) publishOrder(table string) string {
 	if m := p.Models[table]; m != nil {
+		if len(m.PublishOrder) > 0 {
+			return strings.Join(m.PublishOrder, ", ")
+		}
 		for _, t := range m.Tests {
 			if len(t.Unique) > 0 && (t.Severity == "" || t.Severity == "error") {
 				return strings.Join(t.Unique, ", ")

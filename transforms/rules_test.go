@@ -25,6 +25,8 @@ rule:
   object_type: refunds
   grading: red
   basis: 测试 1
+tests:
+  - unique: [object_key, period]
 %s--- */
 %s
 `, id, category, extraHeader, query)
@@ -61,6 +63,8 @@ func TestRuleHeaderErrors(t *testing.T) {
 			[]string{"rules/r2.sql: parameter x_limit is already defined in rules/r1.sql"}},
 		{"parameter without default", map[string]string{"rules/r.sql": ruleModel("A99", "a", "params: [a99_limit]\nparameters:\n  - {name: a99_limit}\n", ruleQuery+" WHERE amount > getvariable('a99_limit')")},
 			[]string{"rules/r.sql", "a99_limit has no default"}},
+		{"no unique test by object", map[string]string{"rules/r.sql": strings.Replace(ruleModel("A99", "a", "", ruleQuery), "  - unique: [object_key, period]\n", "  - not_null: [object_key]\n", 1)},
+			[]string{"rules/r.sql:1:", "rule A99 declares no unique test on object_key", "- unique: [object_key]"}},
 		{"a model named like a fact table", map[string]string{"rules/r.sql": ruleModel("A99", "a", "", ruleQuery), "facts/fact_deadline_breach.sql": "/* ---\nkind: table\n--- */\nSELECT 1 AS x\n"},
 			[]string{"facts/fact_deadline_breach.sql:1:", "made by the engine"}},
 	}
