@@ -7,18 +7,20 @@ description: >
   review, tariff review (taxes and fees confirmed), release — read in one
   pass over the events, so the rules that need them do not each rescan.
   fee_officer is the tariff reviewer, else the manual reviewer: acceptance is
-  a system step, so they answer for fees and levies.
+  a system step, so they answer for fees and levies. routed_at is when the
+  auto review last routed it to manual review, so the reviews still open
+  (routed, no reviewer yet) are read from here, not from a year of events.
 unique_key: decl_no
 tests:
   - unique: [decl_no]
   - not_null: [decl_no]
 scope: |
-  -- A declaration whose handling events changed (a tombstone's replaced
-  -- version names the step and declaration it was), or whose event of those
-  -- steps recorded ahead of its time comes within the as-of date.
-  SELECT decl_no FROM changed.declaration_events WHERE step IN ('manual_review', 'tariff_review', 'release')
+  -- A declaration whose handling or routing events changed (a tombstone's
+  -- replaced version names the step and declaration it was), or whose event
+  -- of those steps recorded ahead of its time comes within the as-of date.
+  SELECT decl_no FROM changed.declaration_events WHERE step IN ('auto_review', 'manual_review', 'tariff_review', 'release')
   UNION ALL SELECT decl_no FROM stg_declaration_events
-  WHERE step IN ('manual_review', 'tariff_review', 'release') AND occurred_at >= getvariable('changed_since')
+  WHERE step IN ('auto_review', 'manual_review', 'tariff_review', 'release') AND occurred_at >= getvariable('changed_since')
 --- */
 WITH steps AS (
     SELECT
@@ -42,9 +44,20 @@ firsts AS (
     FROM steps
     WHERE nth = 1
     GROUP BY decl_no
+),
+routed AS (
+    SELECT e.decl_no, max(e.occurred_at) AS routed_at
+    FROM stg_declaration_events AS e
+    JOIN scope ON scope.key = e.decl_no
+    WHERE e.step = 'auto_review' AND e.outcome = 'manual'
+      AND e.occurred_at < getvariable('as_of_end')
+    GROUP BY e.decl_no
 )
 SELECT
-    *,
-    coalesce(tariff_reviewer_id, reviewer_id) AS fee_officer_id,
-    CASE WHEN tariff_reviewer_id IS NOT NULL THEN tariff_reviewer_dept_id ELSE reviewer_dept_id END AS fee_officer_dept_id
-FROM firsts
+    coalesce(f.decl_no, r.decl_no) AS decl_no,
+    f.* EXCLUDE (decl_no),
+    coalesce(f.tariff_reviewer_id, f.reviewer_id) AS fee_officer_id,
+    CASE WHEN f.tariff_reviewer_id IS NOT NULL THEN f.tariff_reviewer_dept_id ELSE f.reviewer_dept_id END AS fee_officer_dept_id,
+    r.routed_at
+FROM firsts AS f
+FULL JOIN routed AS r ON r.decl_no = f.decl_no

@@ -46,13 +46,10 @@ scope: |
   -- or review steps changed (a tombstone's replaced version names its
   -- declaration), or whose declaration (status, consignee) or reviewer
   -- (department) changed, again.
-  -- (Open: no first reviewer in int_declaration_handlers, which holds every
-  -- declaration with a manual review by an officer up to the as-of date; a
-  -- review by no officer leaves the declaration in scope, which is only
-  -- more work.)
-  SELECT r.decl_no FROM stg_declaration_events AS r
-  WHERE r.step = 'auto_review' AND r.outcome = 'manual'
-    AND NOT EXISTS (SELECT 1 FROM int_declaration_handlers AS h WHERE h.decl_no = r.decl_no AND h.reviewer_id IS NOT NULL)
+  -- (Open: routed up to the as-of date and no first reviewer yet, both from
+  -- int_declaration_handlers; a review by no officer leaves the declaration
+  -- in scope, which is only more work.)
+  SELECT decl_no FROM int_declaration_handlers WHERE routed_at IS NOT NULL AND reviewer_id IS NULL
   UNION ALL SELECT decl_no FROM stg_declaration_events
   WHERE step IN ('auto_review', 'manual_review') AND occurred_at >= getvariable('changed_since')
   UNION ALL SELECT decl_no FROM changed.declaration_events WHERE step IN ('auto_review', 'manual_review')
