@@ -48,7 +48,8 @@ numbered AS (
     SELECT
         w.*, q.quarter_label,
         row_number() OVER (PARTITION BY w.officer_id, w.ent_code, q.quarter_label
-                           ORDER BY w.first_due, w.warning_id) AS nth
+                           ORDER BY w.first_due, w.warning_id) AS nth,
+        count(*) OVER (PARTITION BY w.officer_id, w.ent_code, q.quarter_label) AS of_pair
     FROM (SELECT DISTINCT * FROM warnings) AS w
     JOIN dim_date AS q ON q.date = w.first_due
 ),
@@ -60,8 +61,11 @@ pairs AS (
         list(rule_id ORDER BY first_due, warning_id) AS rules,
         list(warning_id ORDER BY first_due, warning_id) AS warning_ids
     FROM numbered
+    -- Only the pairs that reach the count build their lists: over a district
+    -- year, 21,000 of 111,000 pair-quarters; ordered lists for all of them
+    -- took most of the model's time.
+    WHERE of_pair >= getvariable('c04_min_warnings')
     GROUP BY officer_id, ent_code, quarter_label
-    HAVING count(*) >= getvariable('c04_min_warnings')
 )
 SELECT
     '1' AS rule_version,
