@@ -182,9 +182,13 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 	newUpto := fmt.Sprintf("coalesce((SELECT max(_ingested_at) FROM temp._delta), %s)", uptoLit)
 	stmts := []string{
 		"CREATE OR REPLACE TEMP TABLE _delta AS " + latest(delta),
-		// One scan of the state finds the rows the merge replaces; they are
-		// deleted by row id, which needs no second look-up by key.
-		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _old AS SELECT rowid AS _rowid, * FROM %s WHERE _key IN (SELECT _key FROM temp._delta)", state),
+		// One scan of the state's key column finds the rows the merge
+		// replaces, by row id; they are then read whole by row id, which
+		// DuckDB fetches directly (a key scan that also reads every column
+		// cost 0.97 s for a year of events against 0.27 s for the key
+		// alone), and deleted by row id, with no second look-up by key.
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _oldids AS SELECT rowid AS _rowid FROM %s WHERE _key IN (SELECT _key FROM temp._delta)", state),
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _old AS SELECT rowid AS _rowid, * FROM %s WHERE rowid IN (SELECT _rowid FROM temp._oldids)", state),
 		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _merged AS %s", latest("(SELECT * EXCLUDE (_rowid) FROM temp._old UNION ALL BY NAME SELECT * FROM temp._delta)")),
 		// The versions the merge replaces, and a late version older than
 		// the state's that loses it (raw history a model may read): both
@@ -208,6 +212,7 @@ SELECT * EXCLUDE (_key, _ingested_at) FROM temp._merged UNION ALL BY NAME SELECT
 		"DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'",
 		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), %s", m.Name, newUpto),
 		"DROP TABLE temp._delta",
+		"DROP TABLE temp._oldids",
 		"DROP TABLE temp._old",
 		"DROP TABLE temp._lost",
 	}
