@@ -78,10 +78,9 @@ func benchOptions(dir string) transforms.Options {
 // nightlyJob is what the nightly job does, timed as a whole: load the
 // models, open the warehouse, run every model as of the day and publish,
 // close. A scheduler starts a new process each night, so the bench opens
-// a new engine each night too (an engine kept open from night to night
-// planned some queries several times slower on later nights). With
-// dropFirst, the incremental, keyed and staging models are dropped first
-// (a full refresh).
+// a new engine each night too and counts what a night costs beyond its
+// models. With dropFirst, the incremental, keyed and staging models are
+// dropped first (a full refresh).
 func nightlyJob(b *testing.B, dir string, asOf schemas.Date, dropFirst bool) (time.Duration, *transforms.RunResult) {
 	b.Helper()
 	t0 := time.Now()

@@ -168,7 +168,7 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 		return built{status: StatusFailed}, m.wrap(err)
 	}
 	if stray > 0 {
-		return built{status: StatusFailed}, fmt.Errorf("%s: %d rows have a %s that is null or not in the scope; a keyed model keeps only the objects of its scope: keep only the scope's objects of its driving table, with JOIN scope ON scope.key = %s or %s IN (SELECT key FROM scope)", m.Path, stray, m.UniqueKey, m.UniqueKey, m.UniqueKey)
+		return built{status: StatusFailed}, fmt.Errorf("%s: %d rows have a %s that is null or not in the scope; a keyed model keeps only the objects of its scope: join its driving table to it (JOIN scope ON scope.key = %s) or filter it with %s IN (SELECT key FROM scope)", m.Path, stray, m.UniqueKey, m.UniqueKey, m.UniqueKey)
 	}
 	if !full {
 		if err := sameColumns(ctx, conn, m.Name); err != nil {

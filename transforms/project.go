@@ -157,7 +157,7 @@ func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map
 	slices.Sort(m.Deps)
 	m.Deps = slices.Compact(m.Deps)
 	if m.Kind == KindKeyed && !refs.sqlReadsScope {
-		errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("a keyed model evaluates only the objects of its scope: keep only the scope's objects of its driving table, with JOIN scope ON scope.key = %s or %s IN (SELECT key FROM scope)", m.UniqueKey, m.UniqueKey)})
+		errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("a keyed model evaluates only the objects of its scope: join its driving table to it (JOIN scope ON scope.key = %s) or filter it with %s IN (SELECT key FROM scope)", m.UniqueKey, m.UniqueKey)})
 	}
 	if m.declared != nil {
 		want := slices.Sorted(slices.Values(m.declared))

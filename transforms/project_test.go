@@ -134,7 +134,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "keyed query that ignores its scope",
 			files: map[string]string{"m.sql": "/* ---\nkind: keyed\nunique_key: refund_id\nscope: SELECT refund_id FROM changed.refunds\n--- */\nSELECT refund_id FROM stg_refunds\n"},
-			want:  []string{"m.sql:6:", "with JOIN scope ON scope.key = refund_id or refund_id IN (SELECT key FROM scope)"},
+			want:  []string{"m.sql:6:", "join its driving table to it (JOIN scope ON scope.key = refund_id) or filter it with refund_id IN (SELECT key FROM scope)"},
 		},
 		{
 			name:  "changed records outside a keyed model",
