@@ -126,7 +126,6 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
 		// as the nightly merges then append: a filter on a recent time
 		// skips old row groups by their min/max.
 		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s ORDER BY %s", stateTable(m), latest(src), stateOrder(e)),
-		fmt.Sprintf("INSERT OR REPLACE INTO _hlwarn.clustered SELECT %s, count(*), 0 FROM %s", literal(m.Name), stateTable(m)),
 		// The log of replaced versions starts again, and keyed models
 		// evaluate in full on their next build.
 		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT CAST(NULL AS DATE) AS replaced_on, * FROM %s LIMIT 0", replacedTable(m), stateTable(m)),
@@ -136,6 +135,9 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
 		// is reflected (an older repeat landed later only makes the next
 		// merge read a little more), and it costs no second scan of raw.
 		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), (SELECT max(_ingested_at) FROM %s)", m.Name, stateTable(m)),
+	}
+	if len(clusterBy[e.Name]) > 0 {
+		stmts = append(stmts, markSorted(m))
 	}
 	return inTx(ctx, conn, stmts)
 }
@@ -201,7 +203,6 @@ WHERE NOT EXISTS (SELECT 1 FROM temp._merged AS n WHERE n._key = o._key AND n.up
 		fmt.Sprintf("INSERT INTO %s BY NAME SELECT getvariable('as_of') AS replaced_on, * FROM temp._lost", replaced),
 		fmt.Sprintf("DELETE FROM %s WHERE rowid IN (SELECT _rowid FROM temp._old)", state),
 		fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM temp._merged", state),
-		fmt.Sprintf("UPDATE _hlwarn.clustered SET appended = appended + (SELECT count(*) FROM temp._merged) WHERE model = %s", literal(m.Name)),
 		// What this merge changed, for the keyed models built after it in
 		// the run whose last build saw the state as it was before it.
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _changes_%s AS
@@ -215,6 +216,9 @@ SELECT * EXCLUDE (_key, _ingested_at) FROM temp._merged UNION ALL BY NAME SELECT
 		"DROP TABLE temp._oldids",
 		"DROP TABLE temp._old",
 		"DROP TABLE temp._lost",
+	}
+	if len(clusterBy[e.Name]) > 0 {
+		stmts = append(stmts, fmt.Sprintf("UPDATE _hlwarn.clustered SET appended = appended + (SELECT count(*) FROM temp._merged) WHERE model = %s", literal(m.Name)))
 	}
 	if err := inTx(ctx, conn, stmts); err != nil {
 		return true, err
@@ -241,8 +245,13 @@ func recluster(ctx context.Context, conn *sql.Conn, m *Model) error {
 	state := stateTable(m)
 	return inTx(ctx, conn, []string{
 		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT * FROM %s ORDER BY %s", state, state, stateOrder(e)),
-		fmt.Sprintf("INSERT OR REPLACE INTO _hlwarn.clustered SELECT %s, count(*), 0 FROM %s", literal(m.Name), state),
+		markSorted(m),
 	})
+}
+
+// markSorted records a clustered state as sorted in full, none appended.
+func markSorted(m *Model) string {
+	return fmt.Sprintf("INSERT OR REPLACE INTO _hlwarn.clustered SELECT %s, count(*), 0 FROM %s", literal(m.Name), stateTable(m))
 }
 
 // inTx runs statements in one transaction.
