@@ -1,9 +1,12 @@
 package transforms_test
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -444,7 +447,10 @@ func TestTransformChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := transforms.Open(p, engineOptions(dir, 0))
+	// The debug log on stderr tells the parent how far the run got.
+	opt := engineOptions(dir, 0)
+	opt.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e, err := transforms.Open(p, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,24 +471,28 @@ func transformChild(dir string, asOf schemas.Date, recompute bool) *exec.Cmd {
 }
 
 // TestKillDuringTransform kills a transforming and publishing process with
-// SIGKILL ten times (four with -short), at points spread over a whole run;
-// after each kill the build marts/current points at must still open
-// read-only with every table complete, and the rerun must publish the same
-// bytes as an uninterrupted run. It does not run in parallel with the
-// package's other tests: the kills are spread over a run's duration
-// measured first, which holds only if nothing else takes the cores
-// meanwhile.
+// SIGKILL ten times (four with -short), at points spread over a whole run,
+// and once more when its log says it is half-way through publishing.
+// Every kill hits a child that starts from the same state, a copy of the
+// data folder as the previous night left it: a killed run keeps the models
+// it finished, so children run one after another in one folder would have
+// less and less to do and finish before their kill. After each kill the
+// build marts/current points at must still open read-only with every table
+// complete, and a rerun must publish the same bytes as an uninterrupted run.
+// It does not run in parallel with the package's other tests: the kills are
+// spread over a run's duration measured first, which holds only if nothing
+// else takes the cores meanwhile.
 func TestKillDuringTransform(t *testing.T) {
 	p := loadProject(t, pluginModels())
 	days := lakeDays()
 	prev, asOf := days[23], days[24]
-	publishPrev := func(dir string) {
-		e := openEngine(t, p, dir, 0)
-		run(t, e, transforms.RunOptions{AsOf: prev, Publish: true})
-		e.Close()
-	}
-	ref := freshDataDir(t)
-	publishPrev(ref)
+	night := freshDataDir(t)
+	e := openEngine(t, p, night, 0)
+	run(t, e, transforms.RunOptions{AsOf: prev, Publish: true})
+	e.Close()
+
+	ref := t.TempDir()
+	copyTree(t, night, ref)
 	start := time.Now()
 	if out, err := transformChild(ref, asOf, false).CombinedOutput(); err != nil {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
@@ -490,15 +500,29 @@ func TestKillDuringTransform(t *testing.T) {
 	full := time.Since(start)
 	want := buildParquet(t, ref, transforms.CurrentBuild(ref))
 
-	dir := freshDataDir(t)
-	publishPrev(dir)
 	rng := rand.New(rand.NewPCG(7, 11))
 	kills := 10
 	if testing.Short() {
 		kills = 4
 	}
 	killed, midPublish := 0, 0
+	// afterKill checks the folder a child was killed in, then reruns.
+	afterKill := func(what, dir string) {
+		assertCurrentReadable(t, dir, p.Published())
+		if left, _ := filepath.Glob(filepath.Join(dir, "marts", ".tmp-*")); len(left) > 0 {
+			midPublish++
+		}
+		if out, err := transformChild(dir, asOf, false).CombinedOutput(); err != nil {
+			t.Fatalf("rerun after %s: %v\n%s", what, err, out)
+		}
+		if left, _ := filepath.Glob(filepath.Join(dir, "marts", ".tmp-*")); len(left) > 0 {
+			t.Errorf("the rerun after %s left %v", what, left)
+		}
+		sameParquet(t, "rerun after "+what, want, buildParquet(t, dir, transforms.CurrentBuild(dir)))
+	}
 	for i := range kills {
+		dir := t.TempDir()
+		copyTree(t, night, dir)
 		// One kill in each tenth of a run, at a random point of it; every
 		// other child recomputes the incremental partitions, so kills land
 		// in their transactions too.
@@ -517,19 +541,39 @@ func TestKillDuringTransform(t *testing.T) {
 			<-exited
 			killed++
 		}
-		assertCurrentReadable(t, dir, p.Published())
-		if left, _ := filepath.Glob(filepath.Join(dir, "marts", ".tmp-*")); len(left) > 0 {
-			midPublish++
+		afterKill(fmt.Sprintf("kill %d at %v", i, delay.Round(time.Millisecond)), dir)
+	}
+
+	// A last child is killed while it publishes: once its log says the
+	// second table is written, so the new build is half there.
+	dir := t.TempDir()
+	copyTree(t, night, dir)
+	cmd := transformChild(dir, asOf, false)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	published, lines := 0, bufio.NewScanner(stderr)
+	for published < 2 && lines.Scan() {
+		if strings.Contains(lines.Text(), `msg="published table"`) {
+			published++
 		}
 	}
-	if out, err := transformChild(dir, asOf, false).CombinedOutput(); err != nil {
-		t.Fatalf("rerun after the kills: %v\n%s", err, out)
+	cmd.Process.Kill()
+	io.Copy(io.Discard, stderr)
+	cmd.Wait()
+	if published < 2 {
+		t.Fatalf("the child's log never said it published two tables")
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, "marts", ".tmp-*")); len(left) > 0 {
-		t.Errorf("the rerun left %v", left)
+	before := midPublish
+	afterKill("a kill while publishing", dir)
+	if midPublish == before {
+		t.Errorf("the kill while publishing left no half-written build behind; it did not hit the publish")
 	}
-	sameParquet(t, "rerun after kills", want, buildParquet(t, dir, transforms.CurrentBuild(dir)))
-	t.Logf("%d of %d children killed, %d of them while publishing; an uninterrupted run takes %v", killed, kills, midPublish, full.Round(time.Millisecond))
+	t.Logf("%d of %d timed children killed; %d kills in all left a half-written build; an uninterrupted run takes %v", killed, kills, midPublish, full.Round(time.Millisecond))
 	if killed < kills/2 {
 		t.Errorf("only %d children were killed before they finished", killed)
 	}

@@ -169,6 +169,34 @@ func copyFile(from, to string) error {
 	return out.Close()
 }
 
+// copyTree copies the data folder from into to, symbolic links (such as
+// marts/current) as links.
+func copyTree(t testing.TB, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		dst := filepath.Join(to, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, dst)
+		default:
+			return copyFile(path, dst)
+		}
+	})
+	if err != nil {
+		t.Fatalf("copying %s: %v", from, err)
+	}
+}
+
 // lakeDays are the simulated days, the as-of dates the lake covers.
 func lakeDays() []schemas.Date {
 	cfg := lakeConfig()

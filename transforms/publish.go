@@ -76,6 +76,7 @@ func (e *Engine) publish(ctx context.Context, conn *sql.Conn, asOf schemas.Date)
 			return "", err
 		}
 		info.Tables[t] = n
+		e.opt.Logger.Debug("published table", "build", id, "table", t, "rows", n)
 	}
 	if _, err := conn.ExecContext(ctx, "DETACH pub"); err != nil {
 		return "", fmt.Errorf("closing marts.duckdb: %w", err)
