@@ -48,20 +48,17 @@ tests:
   - unique: [object_key, period]
 scope: |
   -- An officer is judged again when one of the officer's acts outside the
-  -- hours changed (the replaced version names the officer and time it had),
-  -- is on a declaration that changed (its tax makes the act red), or is
-  -- dated after the last build (had it landed earlier, the as-of date now
-  -- admits it); when a shift dated up to the as-of date changed (it sets the
-  -- hours of that day's and the next day's acts; a later shift sets none
-  -- yet); or when the officer changed (department). An act within the hours
-  -- counts nowhere, so its change is left out; the hours are tested as the
-  -- model tests them, on today's roster (a changed shift brings its officer
-  -- in anyway).
+  -- hours changed (the replaced version names the officer and time it had)
+  -- or is dated after the last build (had it landed earlier, the as-of date
+  -- now admits it); when the declaration of one of the officer's off-duty
+  -- acts changed (its tax makes the act red); when a shift dated up to the
+  -- as-of date changed (it sets the hours of that day's and the next day's
+  -- acts; a later shift sets none yet); or when the officer changed
+  -- (department). An act within the hours counts nowhere, so its change is
+  -- left out; the hours are tested as int_off_duty_acts tests them, on
+  -- today's roster (a changed shift brings its officer in anyway).
   WITH candidates AS (
       SELECT officer_id, step, occurred_at FROM changed.declaration_events
-      UNION ALL
-      SELECT officer_id, step, occurred_at FROM stg_declaration_events
-      WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
       UNION ALL
       SELECT officer_id, step, occurred_at FROM stg_declaration_events
       WHERE occurred_at >= CAST(getvariable('changed_since') AS TIMESTAMPTZ)
@@ -84,47 +81,19 @@ scope: |
           AND dd.is_workday
           AND a.occurred_at >= CAST(a.act_on + CAST(getvariable('duty_start') AS TIME) AS TIMESTAMPTZ)
           AND a.occurred_at < CAST(a.act_on + CAST(getvariable('duty_end') AS TIME) AS TIMESTAMPTZ))
+  UNION ALL SELECT a.officer_id FROM int_off_duty_acts AS a JOIN changed.declarations AS d ON d.decl_no = a.decl_no
   UNION ALL SELECT officer_id FROM changed.duty_roster WHERE duty_date <= getvariable('as_of')
   UNION ALL SELECT officer_id FROM changed.officers
 --- */
-WITH acts AS (
-    SELECT
-        e.event_id, e.decl_no, e.officer_id, e.step, e.occurred_at,
-        CAST(e.occurred_at AS DATE) AS act_on
-    FROM stg_declaration_events AS e
-    WHERE e.step IN ('manual_review', 'tariff_review', 'fee_waiver', 'release', 'modify_decision', 'cancel_decision')
-      AND e.officer_id IS NOT NULL
-      AND e.occurred_at < getvariable('as_of_end')
-      AND e.officer_id IN (SELECT key FROM scope)
-),
-rostered AS (
-    -- Shifts of the act's day and the day before, which may run past midnight.
-    SELECT
-        a.event_id,
-        bool_or(r.shift_start <= a.occurred_at AND a.occurred_at < r.shift_end) AS in_shift,
-        bool_or(r.duty_date = a.act_on) AS has_row
-    FROM acts AS a
-    JOIN stg_duty_roster AS r
-        ON r.officer_id = a.officer_id
-       AND r.duty_date BETWEEN a.act_on - 1 AND a.act_on
-    GROUP BY a.event_id
-),
-off_duty AS (
+WITH off_duty AS (
+    -- The officer's acts outside duty hours, judged act by act in
+    -- int_off_duty_acts.
     SELECT
         a.*,
         coalesce(d.duty_payable, 0) + coalesce(d.vat_payable, 0) >= getvariable('b15_high_tax') AS high_tax
-    FROM acts AS a
-    JOIN dim_date AS dd ON dd.date = a.act_on
-    LEFT JOIN rostered AS r ON r.event_id = a.event_id
+    FROM int_off_duty_acts AS a
+    JOIN scope ON scope.key = a.officer_id
     LEFT JOIN stg_declarations AS d ON d.decl_no = a.decl_no
-    WHERE NOT coalesce(r.in_shift, false)
-      AND NOT (
-          NOT coalesce(r.has_row, false)
-          AND dd.is_workday
-          -- A local date plus a time is a local timestamp: the session's zone places it.
-          AND a.occurred_at >= CAST(a.act_on + CAST(getvariable('duty_start') AS TIME) AS TIMESTAMPTZ)
-          AND a.occurred_at < CAST(a.act_on + CAST(getvariable('duty_end') AS TIME) AS TIMESTAMPTZ)
-      )
 ),
 monthly AS (
     SELECT
