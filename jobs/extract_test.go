@@ -68,18 +68,25 @@ func TestKillAndRerun(t *testing.T) {
 	url := "http://" + ln.Addr().String()
 
 	// Time one uninterrupted run in a scratch folder to spread the kills over.
-	t0 := time.Now()
-	if out, err := child(url, t.TempDir()).CombinedOutput(); err != nil {
-		t.Fatalf("reference run: %v\n%s", err, out)
+	reference := func() time.Duration {
+		t0 := time.Now()
+		if out, err := child(url, t.TempDir()).CombinedOutput(); err != nil {
+			t.Fatalf("reference run: %v\n%s", err, out)
+		}
+		return time.Since(t0)
 	}
-	full := time.Since(t0)
+	full := reference()
 	// Eight data folders, each killed three times in a row at random points of
 	// the first quarter of a run, so every rerun resumes a folder a kill left
-	// behind; then each is run to the end.
+	// behind; then each is run to the end. A child that finishes before its
+	// kill shows that runs are faster now than the timed one (go test runs
+	// other packages' tests beside this one at first): the run is timed
+	// again and the folder starts over, at most twice.
 	rng := rand.New(rand.NewPCG(1, 2))
 	killed, midWrite := 0, 0
 	for f := 0; f < 8; f++ {
 		dir := t.TempDir()
+		restarts, folderKills, folderMid := 0, 0, 0
 		for k := 0; k < 3; k++ {
 			cmd := child(url, dir)
 			if err := cmd.Start(); err != nil {
@@ -91,15 +98,23 @@ func TestKillAndRerun(t *testing.T) {
 			select {
 			case err := <-exited:
 				t.Logf("folder %d kill %d: child finished before %v (%v)", f, k, delay, err)
+				if restarts < 2 {
+					restarts++
+					full = min(full, reference())
+					dir, k, folderKills, folderMid = t.TempDir(), -1, 0, 0
+					continue
+				}
 			case <-time.After(delay):
 				cmd.Process.Kill()
 				<-exited
-				killed++
+				folderKills++
 			}
 			if assertCommittedOnly(t, dir) {
-				midWrite++
+				folderMid++
 			}
 		}
+		killed += folderKills
+		midWrite += folderMid
 		if out, err := child(url, dir).CombinedOutput(); err != nil {
 			t.Fatalf("final rerun: %v\n%s", err, out)
 		}
