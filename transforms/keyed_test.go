@@ -204,7 +204,9 @@ func TestKeyedFollowsLateChanges(t *testing.T) {
 	prev, night := days[len(days)-3], days[len(days)-2]
 	sel := []string{"+rule_b15_off_duty_actions"}
 	p := loadProject(t)
-	landed := night.Time().Add(12 * time.Hour)
+	// The night's changes land in its last second, after any version of the
+	// same records the lake holds for that day.
+	landed := night.Time().Add(24*time.Hour - time.Second)
 	lit := func(ts time.Time) string { return "TIMESTAMPTZ '" + ts.UTC().Format("2006-01-02 15:04:05") + "+00'" }
 	// craft writes one new version of an entity's record: a raw version
 	// chosen by where, its fields replaced, landed at the given time.
