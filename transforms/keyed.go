@@ -301,15 +301,17 @@ func bumpEpoch(entity string) string {
 	return fmt.Sprintf("INSERT INTO _hlwarn.epochs VALUES (%s, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1", literal(entity))
 }
 
-// fingerprint identifies what a keyed model computes: its queries, its
-// key and the values of the parameters it reads.
+// fingerprint identifies what a keyed model computes: its queries and key,
+// those of every model it reads, transitively (a deployed change upstream
+// changes what its carried rows would be), and the values of the
+// parameters they all read.
 func fingerprint(ctx context.Context, conn *sql.Conn, m *Model) (string, error) {
 	h := sha256.New()
-	for _, s := range []string{keyedVersion, m.SQL, m.Scope, m.UniqueKey} {
+	for _, s := range []string{keyedVersion, m.definition} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	for _, p := range m.Params {
+	for _, p := range m.upParams {
 		var v sql.NullString
 		if err := conn.QueryRowContext(ctx, "SELECT getvariable(?)::VARCHAR", p).Scan(&v); err != nil {
 			return "", err

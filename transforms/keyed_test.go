@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -189,14 +188,17 @@ func TestKeyedRuns(t *testing.T) {
 }
 
 // TestKeyedFollowsLateChanges checks the scopes of int_off_duty_acts and
-// B15 on changes the simulator does not make: on top of the test lake, a
-// night lands a shift that puts an off-duty act on duty (A), a shift that
-// takes an act in the default hours off duty (B), a correction that makes
-// an off-duty act an inspection, which is no act (C), and a declaration
-// whose tax makes an off-duty act high-tax (E); an act recorded before the first run but done
-// on the night (D) comes within the as-of date. After the night both
-// models must hold what a full evaluation holds, and the changes must have
-// taken effect.
+// B15 on changes the simulator does not make. On top of the test lake,
+// officers who do nothing after the first run are given releases at 03:00
+// on a rest day (off duty); a night then lands a shift that puts one of
+// G's three acts on duty, a correction that makes one of C's three an
+// inspection, which is no act, and a declaration whose tax makes E's act
+// high-tax; F's third act, recorded before the first run but done on the
+// night, comes within the as-of date; and a shift takes an on-duty act of
+// a working officer off duty (B). Each of these changes one officer's
+// month in B15 and nothing else brings that officer into its scope. After
+// the night both models must hold what a full evaluation holds, and the
+// changes must have taken effect.
 func TestKeyedFollowsLateChanges(t *testing.T) {
 	t.Parallel()
 	dir := freshDataDir(t)
@@ -229,76 +231,88 @@ TO '%s' (FORMAT parquet)`, replace, lit(at), filepath.Join(dir, "raw", entity, "
 			t.Fatalf("crafting %s: %v", entity, err)
 		}
 	}
-	type act struct{ event, officer, decl, on, at string } // at: Unix seconds
-	pick := func(q string) act {
+	first := func(q string) []string {
 		t.Helper()
 		rows := queryStrings(t, warehouse(dir), q)
 		if len(rows) == 0 {
-			t.Fatalf("no act for %s", q)
+			t.Fatalf("nothing for %s", q)
 		}
-		f := strings.Split(rows[0], "|")
-		return act{f[0], f[1], f[2], f[3], f[4]}
+		return strings.Split(rows[0], "|")
 	}
-	// D, done on the night (a holiday, no roster: off duty) and recorded
-	// before the first run, is a new event on an act's declaration.
 	e := openEngine(t, p, dir, 0)
 	run(t, e, transforms.RunOptions{AsOf: prev, Select: sel})
 	e.Close()
-	onNight := night.Time().Add(20 * time.Hour)
-	d := pick(`SELECT event_id, officer_id, decl_no, CAST(act_on AS VARCHAR), CAST(epoch(occurred_at) AS BIGINT) FROM int_off_duty_acts ORDER BY event_id LIMIT 1`)
-	craft("declaration_events", "event_id = '"+d.event+"'", fmt.Sprintf("'CRAFTED-D' AS event_id, %s AS occurred_at", lit(onNight)), prev, prev.Time().Add(9*time.Hour))
-	// E, a release at 03:00 on the last rest day before prev by an officer
-	// with no shift that day or the day before: off duty, on a declaration
-	// of low tax until the night raises it.
-	restDay := schemas.MustDate(queryStrings(t, warehouse(dir), fmt.Sprintf("SELECT CAST(max(date) AS VARCHAR) FROM dim_date WHERE NOT is_workday AND date < DATE '%s'", prev))[0])
-	eSrc := pick(fmt.Sprintf(`SELECT e.event_id, e.officer_id, e.decl_no, '', 0 FROM stg_declaration_events AS e JOIN stg_declarations AS d USING (decl_no)
-WHERE e.step = 'release' AND e.officer_id <> '%s' AND coalesce(d.duty_payable, 0) + coalesce(d.vat_payable, 0) < 1000
-  AND NOT EXISTS (SELECT 1 FROM stg_duty_roster AS r WHERE r.officer_id = e.officer_id AND r.duty_date BETWEEN DATE '%s' - 1 AND DATE '%s')
-ORDER BY e.event_id LIMIT 1`, d.officer, restDay, restDay))
-	eAt := restDay.Time().Add(3 * time.Hour)
-	craft("declaration_events", "event_id = '"+eSrc.event+"'", fmt.Sprintf("'CRAFTED-E' AS event_id, %s AS occurred_at", lit(eAt)), prev, eAt)
-	eAct := act{event: "CRAFTED-E", officer: eSrc.officer, decl: eSrc.decl, on: restDay.String()}
+
+	// A quiet officer has no act landing or done after prev and no shift
+	// around the rest day or the night, so only what the test lands can
+	// bring the officer into B15's scope.
+	restDay := schemas.MustDate(first(fmt.Sprintf("SELECT CAST(max(date) AS VARCHAR) FROM dim_date WHERE NOT is_workday AND date < DATE '%s'", prev))[0])
+	if restDay.String()[:7] != night.String()[:7] {
+		t.Fatalf("the rest day %s is not in the night's month %s; the test needs both in one month", restDay, night)
+	}
+	var used []string
+	// restActs gives a new quiet officer releases at 03:00, 03:10, ... on
+	// the rest day, copied from one of the officer's releases on a
+	// declaration of low tax; with onNight, the last is done at 20:00 on
+	// the night (a holiday) instead, but recorded before the first run.
+	restActs := func(name string, n int, onNight bool) (officer, decl string, ids []string) {
+		t.Helper()
+		src := first(fmt.Sprintf(`SELECT e.event_id, e.officer_id, e.decl_no FROM stg_declaration_events AS e JOIN stg_declarations AS d USING (decl_no)
+WHERE e.step = 'release' AND e.officer_id NOT IN ('%s') AND coalesce(d.duty_payable, 0) + coalesce(d.vat_payable, 0) < 1000
+  AND NOT EXISTS (SELECT 1 FROM stg_duty_roster AS r WHERE r.officer_id = e.officer_id
+                  AND (r.duty_date BETWEEN DATE '%s' - 1 AND DATE '%[2]s' OR r.duty_date BETWEEN DATE '%s' - 1 AND DATE '%[3]s'))
+  AND NOT EXISTS (SELECT 1 FROM raw.declaration_events AS q WHERE q.officer_id = e.officer_id
+                  AND (q.updated_at >= TIMESTAMPTZ '%s 00:00:00+08:00' OR q.occurred_at >= TIMESTAMPTZ '%[4]s 00:00:00+08:00'))
+ORDER BY e.event_id LIMIT 1`, strings.Join(append(used, ""), "', '"), restDay, night, prev.AddDays(1)))
+		used = append(used, src[1])
+		for i := range n {
+			at := restDay.Time().Add(3*time.Hour + time.Duration(i)*10*time.Minute)
+			if onNight && i == n-1 {
+				at = night.Time().Add(20 * time.Hour)
+			}
+			id := fmt.Sprintf("CRAFTED-%s%d", name, i+1)
+			craft("declaration_events", "event_id = '"+src[0]+"'", fmt.Sprintf("'%s' AS event_id, %s AS occurred_at", id, lit(at)), prev, prev.Time().Add(9*time.Hour))
+			ids = append(ids, id)
+		}
+		return src[1], src[2], ids
+	}
+	g, _, gActs := restActs("G", 3, false)
+	c, _, cActs := restActs("C", 3, false)
+	f, _, fActs := restActs("F", 3, true)
+	eOfficer, eDecl, _ := restActs("E", 1, false)
 
 	e = openEngine(t, p, dir, 0)
 	run(t, e, transforms.RunOptions{AsOf: prev, Select: sel, Recompute: true})
 	e.Close()
-	unrostered := `NOT EXISTS (SELECT 1 FROM stg_duty_roster AS r WHERE r.officer_id = a.officer_id AND r.duty_date BETWEEN a.act_on - 1 AND a.act_on + 1)`
-	a := pick(`SELECT event_id, officer_id, decl_no, CAST(act_on AS VARCHAR), CAST(epoch(occurred_at) AS BIGINT) FROM int_off_duty_acts AS a
-WHERE ` + unrostered + ` AND event_id NOT IN ('CRAFTED-D', 'CRAFTED-E') AND officer_id <> '` + eAct.officer + `' ORDER BY event_id LIMIT 1`)
-	c := pick(`SELECT event_id, officer_id, decl_no, CAST(act_on AS VARCHAR), CAST(epoch(occurred_at) AS BIGINT) FROM int_off_duty_acts
-WHERE event_id NOT IN ('` + a.event + `', 'CRAFTED-D', 'CRAFTED-E') AND decl_no <> '` + eAct.decl + `' ORDER BY event_id LIMIT 1`)
+	month := restDay.String()[:7]
+	colour := func(officer string) string {
+		rows := queryStrings(t, warehouse(dir), fmt.Sprintf("SELECT colour FROM rule_b15_off_duty_actions WHERE object_key = '%s' AND period = '%s'", officer, month))
+		return strings.Join(rows, ",")
+	}
+	for _, w := range []struct{ officer, want string }{{g, "yellow"}, {c, "yellow"}, {f, ""}, {eOfficer, ""}} {
+		if got := colour(w.officer); got != w.want {
+			t.Fatalf("before the night, %s's acts of %s give %q; want %q", w.officer, month, got, w.want)
+		}
+	}
 	// B is on duty now, by the default hours or its shift, between 10:00
-	// and 16:00, where no shift of the day before reaches; its officer is
-	// neither A's nor E's.
-	b := pick(`SELECT e.event_id, e.officer_id, e.decl_no, CAST(CAST(timezone('Asia/Shanghai', e.occurred_at) AS DATE) AS VARCHAR), CAST(epoch(e.occurred_at) AS BIGINT)
+	// and 16:00, where no shift of the day before reaches.
+	b := first(fmt.Sprintf(`SELECT e.event_id, e.officer_id, CAST(CAST(timezone('Asia/Shanghai', e.occurred_at) AS DATE) AS VARCHAR)
 FROM stg_declaration_events AS e
 WHERE e.step = 'release' AND hour(timezone('Asia/Shanghai', e.occurred_at)) BETWEEN 10 AND 15
-  AND e.officer_id NOT IN ('` + a.officer + `', '` + eAct.officer + `') AND e.event_id NOT IN (SELECT event_id FROM int_off_duty_acts)
-ORDER BY e.event_id LIMIT 1`)
-	if got := queryStrings(t, warehouse(dir), "SELECT count(*) FROM int_off_duty_acts WHERE event_id = 'CRAFTED-D'"); got[0] != "0" {
-		t.Fatalf("the act done after the as-of date counts already")
-	}
-	if got := queryStrings(t, warehouse(dir), "SELECT count(*) FROM int_off_duty_acts WHERE event_id = 'CRAFTED-E'"); got[0] != "1" {
-		t.Fatalf("the release at 03:00 on a rest day without a shift is not off duty")
-	}
+  AND e.officer_id NOT IN ('%s') AND e.event_id NOT IN (SELECT event_id FROM int_off_duty_acts)
+ORDER BY e.event_id LIMIT 1`, strings.Join(used, "', '")))
 
-	at := func(s string) time.Time {
-		sec, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			t.Fatalf("parsing %s: %v", s, err)
-		}
-		return time.Unix(sec, 0)
-	}
-	// A: a shift around its time. B: a night shift that day instead of its
-	// own or the default hours. C: an
-	// inspection. E: its declaration's tax raised far above the threshold.
+	// G: a shift around its first act. B: a night shift that day instead of
+	// its own or the default hours. C: its last act an inspection. E: its
+	// declaration's tax raised far above the threshold.
+	gAt := restDay.Time().Add(3 * time.Hour)
 	craft("duty_roster", "true", fmt.Sprintf("'%s' AS officer_id, DATE '%s' AS duty_date, %s AS shift_start, %s AS shift_end, false AS deleted",
-		a.officer, a.on, lit(at(a.at).Add(-time.Hour)), lit(at(a.at).Add(time.Hour))), night, landed)
-	bDay := schemas.MustDate(b.on).Time()
+		g, restDay, lit(gAt.Add(-30*time.Minute)), lit(gAt.Add(5*time.Minute))), night, landed)
+	bDay := schemas.MustDate(b[2]).Time()
 	craft("duty_roster", "true", fmt.Sprintf("'%s' AS officer_id, DATE '%s' AS duty_date, %s AS shift_start, %s AS shift_end, false AS deleted",
-		b.officer, b.on, lit(bDay.Add(20*time.Hour)), lit(bDay.Add(28*time.Hour))), night, landed)
-	craft("declaration_events", "event_id = '"+c.event+"'", "'inspection' AS step", night, landed)
-	craft("declarations", "decl_no = '"+eAct.decl+"'", "1000000000.00 AS duty_payable", night, landed)
+		b[1], b[2], lit(bDay.Add(20*time.Hour)), lit(bDay.Add(28*time.Hour))), night, landed)
+	craft("declaration_events", "event_id = '"+cActs[2]+"'", "'inspection' AS step", night, landed)
+	craft("declarations", "decl_no = '"+eDecl+"'", "1000000000.00 AS duty_payable", night, landed)
 
 	e = openEngine(t, p, dir, 0)
 	res := run(t, e, transforms.RunOptions{AsOf: night, Select: sel})
@@ -315,18 +329,20 @@ ORDER BY e.event_id LIMIT 1`)
 	has := func(event string) bool {
 		return queryStrings(t, warehouse(dir), "SELECT count(*) FROM int_off_duty_acts WHERE event_id = '"+event+"'")[0] == "1"
 	}
-	for _, c := range []struct {
+	for _, x := range []struct {
 		what, event string
 		want        bool
-	}{{"A, put on duty by a late shift,", a.event, false}, {"B, taken off duty by a late shift,", b.event, true},
-		{"C, corrected to an inspection,", c.event, false}, {"D, done on the night,", "CRAFTED-D", true}} {
-		if has(c.event) != c.want {
-			t.Errorf("after the night, %s %s is off duty: %v; want %v", c.what, c.event, has(c.event), c.want)
+	}{{"G's first act, put on duty by a late shift,", gActs[0], false}, {"B, taken off duty by a late shift,", b[0], true},
+		{"C's last act, corrected to an inspection,", cActs[2], false}, {"F's last act, done on the night,", fActs[2], true}} {
+		if has(x.event) != x.want {
+			t.Errorf("after the night, %s %s is off duty: %v; want %v", x.what, x.event, has(x.event), x.want)
 		}
 	}
-	red := queryStrings(t, warehouse(dir), fmt.Sprintf("SELECT colour FROM rule_b15_off_duty_actions WHERE object_key = '%s' AND period = '%s'", eAct.officer, eAct.on[:7]))
-	if len(red) != 1 || red[0] != "red" {
-		t.Errorf("after its declaration's tax rose, %s's acts of %s give %v; want red", eAct.officer, eAct.on[:7], red)
+	for _, w := range []struct{ what, officer, want string }{
+		{"G, two acts left,", g, ""}, {"C, two acts left,", c, ""}, {"F, a third act,", f, "yellow"}, {"E, a high-tax act,", eOfficer, "red"}} {
+		if got := colour(w.officer); got != w.want {
+			t.Errorf("after the night, %s %s's acts of %s give %q; want %q", w.what, w.officer, month, got, w.want)
+		}
 	}
 
 	e = openEngine(t, p, dir, 0)
@@ -343,5 +359,85 @@ ORDER BY e.event_id LIMIT 1`)
 		if evaluated[m.Model] == 0 || evaluated[m.Model] >= m.Evaluated {
 			t.Errorf("%s: the night evaluated %d objects; want some, fewer than the %d of a full evaluation", m.Model, evaluated[m.Model], m.Evaluated)
 		}
+	}
+}
+
+// upstreamFolder is a plug-in folder with a keyed model over the refunds
+// that reads a table model, refund_floor; floor is that table's query.
+func upstreamFolder(floor string) fstest.MapFS {
+	return fstest.MapFS{
+		"marts/refund_floor.sql": &fstest.MapFile{Data: []byte(`/* ---
+kind: table
+params: [ku_min_days]
+parameters:
+  - name: ku_min_days
+    default: 0
+    description: days open from which a refund is listed
+--- */
+SELECT ` + floor + ` AS min_days
+`)},
+		"marts/keyed_floor_refunds.sql": &fstest.MapFile{Data: []byte(`/* ---
+kind: keyed
+unique_key: refund_id
+scope: |
+  SELECT refund_id FROM changed.refunds
+--- */
+SELECT r.refund_id, r.accepted_on
+FROM stg_refunds AS r
+JOIN scope ON scope.key = r.refund_id
+CROSS JOIN refund_floor AS f
+WHERE r.decided_on IS NULL AND getvariable('as_of') - r.accepted_on >= f.min_days
+`)},
+	}
+}
+
+// TestKeyedUpstreamChange checks that a keyed model evaluates every object
+// again when a model it reads changes what it computes — its query, or a
+// parameter only that model reads — though nothing the keyed model's own
+// scope watches changed: its carried rows were computed from the old
+// definition.
+func TestKeyedUpstreamChange(t *testing.T) {
+	t.Parallel()
+	dir := freshDataDir(t)
+	days := lakeDays()
+	first, next := days[len(days)-6], days[len(days)-1]
+	sel := []string{"+keyed_floor_refunds"}
+	evaluated := func(p *transforms.Project, ro transforms.RunOptions) int64 {
+		t.Helper()
+		e := openEngine(t, p, dir, 0)
+		defer e.Close()
+		for _, m := range run(t, e, ro).Models {
+			if m.Model == "keyed_floor_refunds" {
+				return m.Evaluated
+			}
+		}
+		t.Fatal("keyed_floor_refunds did not run")
+		return 0
+	}
+	base := loadProject(t, upstreamFolder("getvariable('ku_min_days')"))
+	all := evaluated(base, transforms.RunOptions{AsOf: first, Select: sel})
+	if night := evaluated(base, transforms.RunOptions{AsOf: next, Select: sel}); night >= all {
+		t.Fatalf("an ordinary night evaluated %d refunds, not fewer than the %d of a full evaluation", night, all)
+	}
+	full := queryStrings(t, warehouse(dir), "SELECT count(*) FROM stg_refunds")[0]
+
+	changedSQL := loadProject(t, upstreamFolder("getvariable('ku_min_days') + 5"))
+	if n := evaluated(changedSQL, transforms.RunOptions{AsOf: next, Select: sel}); fmt.Sprint(n) != full {
+		t.Errorf("after refund_floor's query changed, the keyed model evaluated %d refunds; want all %s", n, full)
+	}
+	want := queryStrings(t, warehouse(dir), "SELECT * FROM keyed_floor_refunds ORDER BY ALL")
+	if n := evaluated(changedSQL, transforms.RunOptions{AsOf: next, Select: sel, Recompute: true}); fmt.Sprint(n) != full {
+		t.Fatalf("a full evaluation evaluated %d refunds; want %s", n, full)
+	}
+	if got := queryStrings(t, warehouse(dir), "SELECT * FROM keyed_floor_refunds ORDER BY ALL"); !slices.Equal(got, want) {
+		t.Errorf("after refund_floor's query changed: %d rows, a full evaluation %d; first difference %s", len(want), len(got), firstDiff(want, got))
+	}
+
+	changedParam := loadProject(t, upstreamFolder("getvariable('ku_min_days') + 5"))
+	if err := changedParam.Params.Override(map[string]any{"ku_min_days": 3}); err != nil {
+		t.Fatal(err)
+	}
+	if n := evaluated(changedParam, transforms.RunOptions{AsOf: next, Select: sel}); fmt.Sprint(n) != full {
+		t.Errorf("after a parameter only refund_floor reads changed, the keyed model evaluated %d refunds; want all %s", n, full)
 	}
 }

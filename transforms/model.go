@@ -65,7 +65,13 @@ type Model struct {
 	testDeps     []string  // models its relationships tests look up, built before it
 	snap         *snapshot // how a staging model is carried forward
 	changed      []string  // keyed models: the entities whose changed records they read
-	bodyLine     int       // line of the file where the query starts
+	// definition hashes what the model computes and everything it reads
+	// computes: its query, scope and key, and the definitions of the
+	// models it reads, transitively; upParams are the risk parameters it
+	// and they read. A keyed model evaluates in full when either moves.
+	definition string
+	upParams   []string
+	bodyLine   int // line of the file where the query starts
 }
 
 // Test is one declared model test. Exactly one kind is set.

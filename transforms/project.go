@@ -2,7 +2,9 @@ package transforms
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -95,7 +97,31 @@ func Load(ctx context.Context, params Params, folders ...fs.FS) (*Project, error
 		return nil, err
 	}
 	p.Order = order
+	for _, n := range p.Order {
+		p.Models[n].define(p.Models)
+	}
 	return p, nil
+}
+
+// define sets the model's definition and upParams from its own query and
+// those of the models it reads, which the topological order has defined
+// already.
+func (m *Model) define(models map[string]*Model) {
+	h := sha256.New()
+	for _, s := range []string{m.SQL, m.Scope, m.UniqueKey} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	params := slices.Clone(m.Params)
+	for _, d := range slices.Sorted(slices.Values(m.Deps)) {
+		if up := models[d]; up != nil {
+			fmt.Fprintf(h, "%s=%s\x00", d, up.definition)
+			params = append(params, up.upParams...)
+		}
+	}
+	m.definition = hex.EncodeToString(h.Sum(nil))
+	slices.Sort(params)
+	m.upParams = slices.Compact(params)
 }
 
 // shareScope gives a model with scope_from the scope query of the model it
