@@ -27,7 +27,7 @@ rule:
     b15_high_tax (M2 by default: the tax at which the money grading turns
     red); it is red then, else orange from 10 acts. It is due on the day of
     the third act, or of the first high-tax act if earlier.
-params: [b15_yellow_count, b15_orange_count, b15_high_tax, duty_start, duty_end]
+params: [b15_yellow_count, b15_orange_count, b15_high_tax]
 parameters:
   - name: b15_yellow_count
     default: 3
@@ -47,40 +47,21 @@ parameters:
 tests:
   - unique: [object_key, period]
 scope: |
-  -- An officer is judged again when one of the officer's acts outside the
-  -- hours changed (the replaced version names the officer and time it had)
-  -- or is dated after the last build (had it landed earlier, the as-of date
-  -- now admits it); when the declaration of one of the officer's off-duty
-  -- acts changed (its tax makes the act red); when a shift dated up to the
-  -- as-of date changed (it sets the hours of that day's and the next day's
-  -- acts; a later shift sets none yet); or when the officer changed
-  -- (department). An act within the hours counts nowhere, so its change is
-  -- left out; the hours are tested as int_off_duty_acts tests them, on
-  -- today's roster (a changed shift brings its officer in anyway).
-  WITH candidates AS (
-      SELECT officer_id, step, occurred_at FROM changed.declaration_events
-      UNION ALL
-      SELECT officer_id, step, occurred_at FROM stg_declaration_events
-      WHERE occurred_at >= CAST(getvariable('changed_since') AS TIMESTAMPTZ)
-  ),
-  acts AS (
-      SELECT officer_id, occurred_at, CAST(occurred_at AS DATE) AS act_on
-      FROM candidates
-      WHERE step IN ('manual_review', 'tariff_review', 'fee_waiver', 'release', 'modify_decision', 'cancel_decision')
-        AND officer_id IS NOT NULL
-  )
-  SELECT a.officer_id
-  FROM acts AS a
-  JOIN dim_date AS dd ON dd.date = a.act_on
-  WHERE NOT EXISTS (
-          SELECT 1 FROM stg_duty_roster AS r
-          WHERE r.officer_id = a.officer_id AND r.duty_date BETWEEN a.act_on - 1 AND a.act_on
-            AND r.shift_start <= a.occurred_at AND a.occurred_at < r.shift_end)
-    AND NOT (
-          NOT EXISTS (SELECT 1 FROM stg_duty_roster AS r WHERE r.officer_id = a.officer_id AND r.duty_date = a.act_on)
-          AND dd.is_workday
-          AND a.occurred_at >= CAST(a.act_on + CAST(getvariable('duty_start') AS TIME) AS TIMESTAMPTZ)
-          AND a.occurred_at < CAST(a.act_on + CAST(getvariable('duty_end') AS TIME) AS TIMESTAMPTZ))
+  -- An officer is judged again when one of the officer's acts changed (the
+  -- replaced version names the officer it had) or is dated after the last
+  -- build (had it landed earlier, the as-of date now admits it); when the
+  -- declaration of one of the officer's off-duty acts changed (its tax
+  -- makes the act red); when a shift dated up to the as-of date changed (it
+  -- sets the hours of that day's and the next day's acts; a later shift sets
+  -- none yet); or when the officer changed (department). Whether an act is
+  -- off duty is int_off_duty_acts' judgement, so the scope takes every
+  -- changed act: the few officers it adds only recount their small share of
+  -- that table.
+  SELECT officer_id FROM changed.declaration_events
+  WHERE step IN ('manual_review', 'tariff_review', 'fee_waiver', 'release', 'modify_decision', 'cancel_decision')
+  UNION ALL SELECT officer_id FROM stg_declaration_events
+  WHERE step IN ('manual_review', 'tariff_review', 'fee_waiver', 'release', 'modify_decision', 'cancel_decision')
+    AND occurred_at >= CAST(getvariable('changed_since') AS TIMESTAMPTZ)
   UNION ALL SELECT a.officer_id FROM int_off_duty_acts AS a JOIN changed.declarations AS d ON d.decl_no = a.decl_no
   UNION ALL SELECT officer_id FROM changed.duty_roster WHERE duty_date <= getvariable('as_of')
   UNION ALL SELECT officer_id FROM changed.officers
