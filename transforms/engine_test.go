@@ -492,8 +492,13 @@ func TestKillDuringTransform(t *testing.T) {
 	run(t, e, transforms.RunOptions{AsOf: prev, Publish: true})
 	e.Close()
 
-	ref := t.TempDir()
-	copyTree(t, night, ref)
+	// fromNight is a new data folder holding a copy of night's.
+	fromNight := func() string {
+		dir := t.TempDir()
+		copyTree(t, night, dir)
+		return dir
+	}
+	ref := fromNight()
 	start := time.Now()
 	if out, err := transformChild(ref, asOf, false).CombinedOutput(); err != nil {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
@@ -530,8 +535,7 @@ func TestKillDuringTransform(t *testing.T) {
 		// over its time from then on, and the kill is tried again.
 		frac := (float64(i) + rng.Float64()) / float64(kills)
 		for attempt := 1; ; attempt++ {
-			dir := t.TempDir()
-			copyTree(t, night, dir)
+			dir := fromNight()
 			delay := time.Duration(frac * float64(full))
 			cmd := transformChild(dir, asOf, i%2 == 1)
 			started := time.Now()
@@ -563,8 +567,7 @@ func TestKillDuringTransform(t *testing.T) {
 
 	// A last child is killed while it publishes: once its log says the
 	// second table is written, so the new build is half there.
-	dir := t.TempDir()
-	copyTree(t, night, dir)
+	dir := fromNight()
 	cmd := transformChild(dir, asOf, false)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -128,28 +128,8 @@ func lakeDir(t testing.TB) string {
 func freshDataDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	copyRaw(t, lakeDir(t), dir)
+	copyTree(t, filepath.Join(lakeDir(t), "raw"), filepath.Join(dir, "raw"))
 	return dir
-}
-
-// copyRaw copies from's raw/ into to's.
-func copyRaw(t testing.TB, from, to string) {
-	t.Helper()
-	src := filepath.Join(from, "raw")
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		dst := filepath.Join(to, "raw", rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		return copyFile(path, dst)
-	})
-	if err != nil {
-		t.Fatalf("copying raw/: %v", err)
-	}
 }
 
 func copyFile(from, to string) error {
@@ -169,7 +149,7 @@ func copyFile(from, to string) error {
 	return out.Close()
 }
 
-// copyTree copies the data folder from into to, symbolic links (such as
+// copyTree copies the folder from into to, symbolic links (such as
 // marts/current) as links.
 func copyTree(t testing.TB, from, to string) {
 	t.Helper()

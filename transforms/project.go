@@ -113,7 +113,7 @@ func (m *Model) define(models map[string]*Model) {
 		h.Write([]byte{0})
 	}
 	params := slices.Clone(m.Params)
-	for _, d := range slices.Sorted(slices.Values(m.Deps)) {
+	for _, d := range m.Deps { // sorted by resolve
 		if up := models[d]; up != nil {
 			fmt.Fprintf(h, "%s=%s\x00", d, up.definition)
 			params = append(params, up.upParams...)
