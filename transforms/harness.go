@@ -618,7 +618,7 @@ func headerLine(cols []string) string {
 
 // memoryConn is one connection to a new in-memory DuckDB; close releases both.
 func memoryConn(ctx context.Context) (*sql.Conn, func(), error) {
-	db, err := sql.Open("duckdb", "")
+	db, err := sql.Open("duckdb", "?"+duckdbSettings)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hlwarn/hlwarn/schemas"
 )
@@ -20,7 +21,8 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 	if err != nil {
 		return nil, err
 	}
-	stmts := append(sourceStatements(dataDir), "SET TimeZone = 'Asia/Shanghai'")
+	name, value, _ := strings.Cut(duckdbSettings, "=")
+	stmts := append(sourceStatements(dataDir), "SET TimeZone = 'Asia/Shanghai'", fmt.Sprintf("SET %s = '%s'", name, value))
 	stmts = append(stmts, p.Params.setVariables(asOf)...)
 	for _, m := range models {
 		if m.Kind == KindKeyed {
