@@ -91,10 +91,21 @@ transfers AS (
     FROM moves
     WHERE latest = 1
 ),
+leavers_consignees AS (
+    -- The consignees an officer who left released in the window before T:
+    -- only of these can they have been the usual officer, so only these
+    -- are counted for every officer (not every consignee released before
+    -- each day T).
+    SELECT DISTINCT t.left_on, t.before_from, r.consignee_code AS ent_code
+    FROM transfers AS t
+    JOIN fact_release_daily AS r
+      ON r.officer_id = t.officer_id AND r.day >= t.before_from AND r.day < t.left_on
+),
 release_counts AS (
-    SELECT t.left_on, r.consignee_code AS ent_code, r.officer_id, CAST(sum(r.releases) AS BIGINT) AS releases
-    FROM (SELECT DISTINCT left_on, before_from FROM transfers) AS t
-    JOIN fact_release_daily AS r ON r.day >= t.before_from AND r.day < t.left_on
+    SELECT c.left_on, c.ent_code, r.officer_id, CAST(sum(r.releases) AS BIGINT) AS releases
+    FROM leavers_consignees AS c
+    JOIN fact_release_daily AS r
+      ON r.consignee_code = c.ent_code AND r.day >= c.before_from AND r.day < c.left_on
     GROUP BY ALL
 ),
 ranked_releases AS (
