@@ -38,11 +38,11 @@ func lakeChunk(cfg simulator.Config) int {
 // chunk the same world (the same seed) further on, extracted on top of the
 // last. A chunked lake differs from a real one at its seams (README,
 // "Benchmarks"): each chunk leaves its in-flight work open for ever and
-// brings its own backlog; ninety district days measured 10.7 s a night in
-// 30-day chunks against 11.4 s in one piece. With HLWARN_BENCH_LAKES set, the raw lake is
-// kept in that folder and re-used by later runs (a district year takes
-// about ten minutes to build); the benchmark's data folder is always
-// fresh, its raw/ a link to the kept lake.
+// brings its own backlog; ninety district days measured 10.7 s a night
+// in 30-day chunks against 11.4 s in one piece. With HLWARN_BENCH_LAKES
+// set, the raw lake is kept in that folder and re-used by later runs (a
+// district year takes about ten minutes to build); the benchmark's data
+// folder is always fresh, its raw/ a link to the kept lake.
 func benchLake(b *testing.B, cfg simulator.Config) string {
 	b.Helper()
 	dir := b.TempDir()

@@ -2,7 +2,6 @@ package transforms
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/hlwarn/hlwarn/schemas"
 )
@@ -21,8 +20,7 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 	if err != nil {
 		return nil, err
 	}
-	name, value, _ := strings.Cut(duckdbSettings, "=")
-	stmts := append(sourceStatements(dataDir), "SET TimeZone = 'Asia/Shanghai'", fmt.Sprintf("SET %s = '%s'", name, value))
+	stmts := append(sourceStatements(dataDir), "SET TimeZone = 'Asia/Shanghai'", "SET disabled_optimizers = '"+disabledOptimizers+"'")
 	stmts = append(stmts, p.Params.setVariables(asOf)...)
 	for _, m := range models {
 		if m.Kind == KindKeyed {

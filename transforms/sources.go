@@ -128,7 +128,9 @@ WHERE NOT deleted`, e.Name, keys),
 // rule_c07_transfer_announced) — and earlier 1.5 releases had it drop rows
 // (duckdb/duckdb#23677, #24363). Without it a full rebuild of the largest
 // staging model takes 15.1 s instead of 13.8 s; a night does not notice.
-const duckdbSettings = "disabled_optimizers=top_n_window_elimination"
+const duckdbSettings = "disabled_optimizers=" + disabledOptimizers
+
+const disabledOptimizers = "top_n_window_elimination"
 
 // openWarehouse opens the data folder's warehouse with the design's
 // settings: memory_limit about 60 % of RAM, threads = cores, spilling
