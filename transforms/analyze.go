@@ -15,6 +15,7 @@ import (
 type references struct {
 	tables    []string // [schema.]table, CTE names excluded
 	variables []string // getvariable('name') arguments
+	lookups   []string // entities looked up with lookup_<entity>(keys)
 	// sqlReadsScope: the model's own query (not its scope query) reads scope.
 	sqlReadsScope bool
 }
@@ -35,6 +36,9 @@ func analyze(ctx context.Context, db *sql.DB, m *Model) (references, error) {
 	}
 	refs.tables = append(refs.tables, scope.tables...)
 	refs.variables = append(refs.variables, scope.variables...)
+	refs.lookups = append(refs.lookups, scope.lookups...)
+	slices.Sort(refs.lookups)
+	refs.lookups = slices.Compact(refs.lookups)
 	slices.Sort(refs.tables)
 	refs.tables = slices.Compact(refs.tables)
 	slices.Sort(refs.variables)
@@ -86,6 +90,11 @@ func analyzeQuery(ctx context.Context, db *sql.DB, m *Model, query string, bodyL
 				name = schema + "." + name
 			}
 			refs.tables = append(refs.tables, name)
+		case n["type"] == "TABLE_FUNCTION":
+			fn, _ := n["function"].(map[string]any)
+			if name, _ := fn["function_name"].(string); strings.HasPrefix(name, "lookup_") {
+				refs.lookups = append(refs.lookups, strings.TrimPrefix(name, "lookup_"))
+			}
 		case n["class"] == "FUNCTION" && n["function_name"] == "getvariable":
 			for _, c := range asList(n["children"]) {
 				if v, ok := c.(map[string]any)["value"].(map[string]any); ok {
@@ -101,6 +110,8 @@ func analyzeQuery(ctx context.Context, db *sql.DB, m *Model, query string, bodyL
 	refs.tables = slices.Compact(refs.tables)
 	slices.Sort(refs.variables)
 	refs.variables = slices.Compact(refs.variables)
+	slices.Sort(refs.lookups)
+	refs.lookups = slices.Compact(refs.lookups)
 	return refs, nil
 }
 

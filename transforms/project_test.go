@@ -77,6 +77,16 @@ func TestLoadErrors(t *testing.T) {
 			want:  []string{"marts/m.sql:4:", "no_such_model", "neither a model nor a source"},
 		},
 		{
+			name:  "look-up of no entity",
+			files: map[string]string{"marts/m.sql": "/* ---\nkind: table\n--- */\nSELECT * FROM lookup_refund(['R1'])\n"},
+			want:  []string{"marts/m.sql:4:", "lookup_refund", "no entity of the contract with a one-column key", "refunds"},
+		},
+		{
+			name:  "look-up of an entity keyed by two columns",
+			files: map[string]string{"marts/m.sql": "/* ---\nkind: table\n--- */\nSELECT * FROM stg_refunds\nJOIN lookup_declaration_items(['D1']) USING (decl_no)\n"},
+			want:  []string{"marts/m.sql:4:", "lookup_declaration_items", "declarations,"},
+		},
+		{
 			name:  "unknown parameter",
 			files: map[string]string{"rules/r.sql": "/* ---\nkind: table\nparams: [m9]\n--- */\nSELECT * FROM stg_refunds WHERE amount > getvariable('m9')\n"},
 			want:  []string{"rules/r.sql:5:", "parameter m9", "parameters.yaml does not define"},
@@ -247,6 +257,8 @@ func TestLoadEmbeddedAndPlugins(t *testing.T) {
 		{"mart_refund_backlog", transforms.KindTable, []string{"mart_open_refunds"}, nil},
 		{"dim_department", transforms.KindTable, []string{"stg_departments"}, nil},
 		{"dim_officer", transforms.KindTable, []string{"raw.officers"}, nil},
+		// It reads the declarations only through lookup_declarations.
+		{"fact_release_daily", transforms.KindIncremental, []string{"stg_declaration_events", "stg_declarations"}, nil},
 	}
 	for _, tc := range cases {
 		m := p.Models[tc.model]

@@ -77,7 +77,7 @@ func latest(from string) string {
 }
 
 // buildSnapshot brings a staging model's state to the as-of date and
-// (re)creates its view.
+// (re)creates its view and its look-up macro.
 func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, dataDir string) (built, error) {
 	var prev sql.NullString
 	var upto sql.NullTime
@@ -111,6 +111,11 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 	view := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * EXCLUDE (deleted, _key, _ingested_at) FROM %s WHERE NOT deleted", m.Name, stateTable(m))
 	if _, err := conn.ExecContext(ctx, view); err != nil {
 		return built{status: StatusFailed}, m.wrap(err)
+	}
+	if macro, ok := lookupMacro(m.snap.entity); ok {
+		if _, err := conn.ExecContext(ctx, macro); err != nil {
+			return built{status: StatusFailed}, m.wrap(err)
+		}
 	}
 	n, err := count(ctx, conn, m.Name)
 	return built{status: status, rows: n, tested: tested}, err

@@ -18,20 +18,24 @@ tests:
   - not_null: [day, officer_id, consignee_code, releases, seconds]
   - expression: releases = len(seconds)
 --- */
-WITH releases AS (
+WITH release_steps AS (
+    SELECT decl_no, officer_id, occurred_at
+    FROM stg_declaration_events
+    WHERE step = 'release'
+      AND officer_id IS NOT NULL
+      AND occurred_at >= CAST(getvariable('partition_from') AS TIMESTAMPTZ)
+      AND occurred_at < getvariable('as_of_end')
+),
+releases AS (
     SELECT
         CAST(e.occurred_at AS DATE) AS day,
         e.officer_id,
         d.consignee_code,
         date_diff('second', d.declared_at, e.occurred_at) AS seconds
-    FROM stg_declaration_events AS e
-    JOIN stg_declarations AS d ON d.decl_no = e.decl_no
-    WHERE e.step = 'release'
-      AND e.officer_id IS NOT NULL
-      AND d.consignee_code IS NOT NULL
+    FROM release_steps AS e
+    JOIN lookup_declarations((SELECT list(decl_no) FROM release_steps)) AS d ON d.decl_no = e.decl_no
+    WHERE d.consignee_code IS NOT NULL
       AND d.declared_at IS NOT NULL
-      AND e.occurred_at >= CAST(getvariable('partition_from') AS TIMESTAMPTZ)
-      AND e.occurred_at < getvariable('as_of_end')
 )
 SELECT day, officer_id, consignee_code, count(*) AS releases, list(seconds ORDER BY seconds) AS seconds
 FROM releases
