@@ -28,11 +28,15 @@ WITH window_declarations AS (
     FROM stg_declarations
     WHERE (declared_at >= getvariable('partition_from') AND declared_at < getvariable('as_of_end'))
 ),
+finished AS (
+    SELECT CAST(finished_at AS DATE) AS work_date, inspection_id, result, decl_no
+    FROM stg_inspections
+    WHERE (finished_at >= getvariable('partition_from') AND finished_at < getvariable('as_of_end'))
+),
 window_inspections AS (
-    SELECT CAST(i.finished_at AS DATE) AS work_date, i.inspection_id, i.result, d.consignee_code
-    FROM stg_inspections AS i
-    JOIN stg_declarations AS d ON d.decl_no = i.decl_no
-    WHERE (i.finished_at >= getvariable('partition_from') AND i.finished_at < getvariable('as_of_end'))
+    SELECT i.work_date, i.inspection_id, i.result, d.consignee_code
+    FROM finished AS i
+    JOIN lookup_declarations((SELECT list(decl_no) FROM finished)) AS d ON d.decl_no = i.decl_no
 ),
 -- One row per thing that happened to an enterprise on a day.
 happenings AS (

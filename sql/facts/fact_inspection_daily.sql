@@ -16,15 +16,19 @@ tests:
   - not_null: [day, consignee_code, inspections, findings]
   - expression: findings <= inspections
 --- */
+WITH finished AS (
+    SELECT finished_at, result, decl_no
+    FROM stg_inspections
+    WHERE result IS NOT NULL
+      AND finished_at >= CAST(getvariable('partition_from') AS TIMESTAMPTZ)
+      AND finished_at < getvariable('as_of_end')
+)
 SELECT
     CAST(i.finished_at AS DATE) AS day,
     d.consignee_code,
     count(*) AS inspections,
     count(*) FILTER (WHERE i.result = 'mismatch') AS findings
-FROM stg_inspections AS i
-JOIN stg_declarations AS d ON d.decl_no = i.decl_no
-WHERE i.result IS NOT NULL
-  AND d.consignee_code IS NOT NULL
-  AND i.finished_at >= CAST(getvariable('partition_from') AS TIMESTAMPTZ)
-  AND i.finished_at < getvariable('as_of_end')
+FROM finished AS i
+JOIN lookup_declarations((SELECT list(decl_no) FROM finished)) AS d ON d.decl_no = i.decl_no
+WHERE d.consignee_code IS NOT NULL
 GROUP BY ALL

@@ -34,6 +34,6 @@ SELECT
     d.consignee_code, d.declarant_code,
     count(*) AS declarations
 FROM steps AS s
-JOIN stg_declarations AS d ON d.decl_no = s.decl_no
+JOIN lookup_declarations((SELECT list(decl_no) FROM steps)) AS d ON d.decl_no = s.decl_no
 LEFT JOIN dim_department AS dd ON dd.dept_id = s.dept_id
 GROUP BY ALL

@@ -119,9 +119,8 @@ shared_numbers AS (
 ),
 customs AS (
     SELECT v.voucher_no, v.decl_no, v.taxpayer_uscc, v.amount, v.issued_on, v.paid_on
-    FROM stg_tax_vouchers AS v
+    FROM lookup_tax_vouchers((SELECT list(voucher_no) FROM checks)) AS v
     WHERE v.tax_type = 'vat' AND v.status = 'paid'
-      AND v.voucher_no IN (SELECT voucher_no FROM checks)
 ),
 -- One enterprise per USCC, should the register ever repeat one.
 taxpayers AS (

@@ -42,8 +42,7 @@ WITH acts AS (
     SELECT
         e.event_id, e.decl_no, e.officer_id, e.step, e.occurred_at,
         CAST(e.occurred_at AS DATE) AS act_on
-    FROM stg_declaration_events AS e
-    JOIN scope ON scope.key = e.event_id
+    FROM lookup_declaration_events((SELECT list(key) FROM scope)) AS e
     WHERE e.step IN ('manual_review', 'tariff_review', 'fee_waiver', 'release', 'modify_decision', 'cancel_decision')
       AND e.officer_id IS NOT NULL
       AND e.occurred_at < getvariable('as_of_end')

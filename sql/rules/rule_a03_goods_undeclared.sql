@@ -53,8 +53,7 @@ WITH imports AS (
         d.decl_no, d.consignee_code, d.customs_value, d.arrival_date,
         CAST(d.declared_at AS DATE) AS declared_on,
         lim.next_workday AS limit_day
-    FROM stg_declarations AS d
-    JOIN scope ON scope.key = d.decl_no
+    FROM lookup_declarations((SELECT list(key) FROM scope)) AS d
     JOIN dim_date AS lim ON lim.date = d.arrival_date + getvariable('a03_limit_cd')
     WHERE d.ie_flag = 'I'
       AND d.declared_at < getvariable('as_of_end')

@@ -51,24 +51,24 @@ scope: |
   -- dept (dept_id then comes from stg_officers: a transfer).
   -- Time: a voucher paid, or a review that occurred, after the last build's
   -- as-of date is admitted by the as-of filters only now.
+  -- (One scan of the vouchers, not one per reason: each costs a read of
+  -- every voucher.)
   SELECT voucher_no FROM changed.tax_vouchers
-  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE paid_on >= getvariable('changed_since')
-  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
-  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (
-      SELECT decl_no FROM changed.declaration_events WHERE step IN ('manual_review', 'tariff_review'))
-  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (
-      SELECT decl_no FROM stg_declaration_events
-      WHERE step IN ('manual_review', 'tariff_review') AND occurred_at >= getvariable('changed_since'))
-  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (
-      SELECT decl_no FROM int_declaration_handlers
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers
+  WHERE paid_on >= getvariable('changed_since')
+     OR decl_no IN (
+      SELECT decl_no FROM changed.declarations
+      UNION ALL SELECT decl_no FROM changed.declaration_events WHERE step IN ('manual_review', 'tariff_review')
+      UNION ALL SELECT decl_no FROM stg_declaration_events
+      WHERE step IN ('manual_review', 'tariff_review') AND occurred_at >= getvariable('changed_since')
+      UNION ALL SELECT decl_no FROM int_declaration_handlers
       WHERE fee_officer_dept_id IS NULL AND fee_officer_id IN (SELECT officer_id FROM changed.officers))
 --- */
 WITH paid AS (
     SELECT
         v.voucher_no, v.decl_no, v.tax_type, v.amount, v.issued_on, v.paid_on, v.deferred_until,
         greatest(lim.next_workday, v.deferred_until) AS limit_day
-    FROM stg_tax_vouchers AS v
-    JOIN scope ON scope.key = v.voucher_no
+    FROM lookup_tax_vouchers((SELECT list(key) FROM scope)) AS v
     JOIN dim_date AS lim ON lim.date = v.issued_on + getvariable('a04_limit_cd')
     WHERE v.tax_type IN ('duty', 'vat', 'consumption')
       AND v.paid_on <= getvariable('as_of')
@@ -104,7 +104,7 @@ SELECT
     l.paid_on AS first_due,
     '' AS period
 FROM late AS l
-LEFT JOIN stg_declarations AS d ON d.decl_no = l.decl_no
+LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM late)) AS d ON d.decl_no = l.decl_no
 LEFT JOIN int_declaration_handlers AS h ON h.decl_no = l.decl_no
 LEFT JOIN stg_officers AS o ON o.officer_id = h.fee_officer_id
 WHERE l.surcharge >= getvariable('a04_min_surcharge')

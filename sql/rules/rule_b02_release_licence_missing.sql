@@ -35,8 +35,7 @@ scope: |
 --- */
 WITH released AS (
     SELECT d.decl_no, d.consignee_code, d.guarantee_no, d.released_at, CAST(d.released_at AS DATE) AS released_on
-    FROM stg_declarations AS d
-    JOIN scope ON scope.key = d.decl_no
+    FROM lookup_declarations((SELECT list(key) FROM scope)) AS d
     WHERE d.released_at IS NOT NULL
       AND d.released_at < getvariable('as_of_end')
       AND d.guarantee_no IS NOT NULL

@@ -101,4 +101,4 @@ SELECT
     '' AS period
 FROM hits AS h
 LEFT JOIN stg_officers AS o ON o.officer_id = h.officer_id
-LEFT JOIN stg_declarations AS d ON d.decl_no = h.decl_no
+LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM hits)) AS d ON d.decl_no = h.decl_no

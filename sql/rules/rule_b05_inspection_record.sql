@@ -61,5 +61,5 @@ SELECT
     '' AS period
 FROM finished AS f
 LEFT JOIN stg_officers AS o ON o.officer_id = f.lead_officer
-LEFT JOIN stg_declarations AS d ON d.decl_no = f.decl_no
+LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM finished)) AS d ON d.decl_no = f.decl_no
 WHERE f.n_officers < getvariable('b05_min_officers') OR NOT f.signed

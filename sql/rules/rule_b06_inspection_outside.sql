@@ -53,4 +53,4 @@ SELECT
     '' AS period
 FROM started AS s
 LEFT JOIN stg_officers AS o ON o.officer_id = s.lead_officer
-LEFT JOIN stg_declarations AS d ON d.decl_no = s.decl_no
+LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM started)) AS d ON d.decl_no = s.decl_no

@@ -81,4 +81,4 @@ SELECT
     '' AS period
 FROM first_finding AS f
 LEFT JOIN stg_officers AS o ON o.officer_id = f.lead_officer
-LEFT JOIN stg_declarations AS d ON d.decl_no = f.decl_no
+LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM first_finding)) AS d ON d.decl_no = f.decl_no

@@ -79,8 +79,7 @@ WITH released AS (
         coalesce(d.duty_payable, 0) + coalesce(d.vat_payable, 0) AS tax,
         coalesce(d.vat_payable, 0) > 0 AS bears_vat,
         CAST(d.released_at AS DATE) AS released_on
-    FROM stg_declarations AS d
-    JOIN scope ON scope.key = d.decl_no
+    FROM lookup_declarations((SELECT list(key) FROM scope)) AS d
     WHERE d.ie_flag = 'I'
       AND d.released_at IS NOT NULL
       AND d.released_at < getvariable('as_of_end')

@@ -73,7 +73,7 @@ voucher_loss AS (
     SELECT
         v.voucher_no,
         CASE WHEN v.status = 'written_off' THEN v.amount ELSE h.top_amount - v.amount END AS lost
-    FROM stg_tax_vouchers AS v
+    FROM lookup_tax_vouchers((SELECT list(voucher_no) FROM waiver_steps)) AS v
     JOIN (SELECT voucher_no, max(amount) AS top_amount FROM raw.tax_vouchers
           WHERE updated_at < getvariable('as_of_end')
             AND voucher_no IN (SELECT voucher_no FROM waiver_steps)
@@ -118,5 +118,5 @@ SELECT
     '' AS period
 FROM hits AS h
 LEFT JOIN stg_officers AS o ON o.officer_id = h.officer_id
-LEFT JOIN stg_declarations AS d ON d.decl_no = h.decl_no
+LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM hits)) AS d ON d.decl_no = h.decl_no
 WHERE h.unlisted OR h.by_computer

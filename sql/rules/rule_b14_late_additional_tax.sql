@@ -50,8 +50,7 @@ WITH released AS (
     SELECT
         v.voucher_no, v.decl_no, v.tax_type, v.taxpayer_uscc, v.amount, v.issued_on,
         d.released_at, d.consignee_code, d.customs_code
-    FROM stg_tax_vouchers AS v
-    JOIN scope ON scope.key = v.voucher_no
+    FROM lookup_tax_vouchers((SELECT list(key) FROM scope)) AS v
     JOIN stg_declarations AS d ON d.decl_no = v.decl_no
     WHERE v.tax_type IN ('duty', 'vat', 'consumption')
       AND d.released_at IS NOT NULL

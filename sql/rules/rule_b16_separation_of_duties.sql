@@ -104,4 +104,4 @@ SELECT
     '' AS period
 FROM worst AS w
 LEFT JOIN stg_officers AS o ON o.officer_id = w.officer_id
-LEFT JOIN stg_declarations AS d ON d.decl_no = w.decl_no
+LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM worst)) AS d ON d.decl_no = w.decl_no
