@@ -57,15 +57,16 @@ scope: |
   -- changed: the voucher itself (a tombstone drops its row); its declaration
   -- (consignee, when the taxpayer is no enterprise); the departments of its
   -- customs code (dept_id); the enterprises of its taxpayer's USCC (ent_code).
+  -- (One scan of the vouchers, not one per reason.)
   SELECT voucher_no FROM stg_tax_vouchers
-      WHERE (paid_on IS NULL OR paid_on >= getvariable('changed_since'))
-        AND (enforcement_on IS NULL OR enforcement_on >= getvariable('changed_since'))
-        AND least(deferred_until, issued_on + getvariable('a05_pay_limit_cd')) + getvariable('a05_limit_cd')
-            < getvariable('as_of')
+      WHERE ((paid_on IS NULL OR paid_on >= getvariable('changed_since'))
+             AND (enforcement_on IS NULL OR enforcement_on >= getvariable('changed_since'))
+             AND least(deferred_until, issued_on + getvariable('a05_pay_limit_cd')) + getvariable('a05_limit_cd')
+                 < getvariable('as_of'))
+         OR decl_no IN (SELECT decl_no FROM changed.declarations)
+         OR left(decl_no, 4) IN (SELECT customs_code FROM changed.departments)
+         OR taxpayer_uscc IN (SELECT uscc FROM changed.enterprises)
   UNION ALL SELECT voucher_no FROM changed.tax_vouchers
-  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
-  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE left(decl_no, 4) IN (SELECT customs_code FROM changed.departments)
-  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE taxpayer_uscc IN (SELECT uscc FROM changed.enterprises)
 --- */
 WITH vouchers AS (
     SELECT
