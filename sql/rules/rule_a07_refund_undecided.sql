@@ -71,5 +71,5 @@ SELECT
     '' AS period
 FROM claims AS c
 LEFT JOIN stg_officers AS o ON o.officer_id = c.officer_id
-LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM claims)) AS d ON d.decl_no = c.decl_no
+LEFT JOIN stg_declarations AS d ON d.decl_no = c.decl_no
 WHERE c.measured_to > c.limit_day

@@ -75,5 +75,5 @@ SELECT
     '' AS period
 FROM transits AS t
 LEFT JOIN stg_officers AS o ON o.officer_id = t.officer_id
-LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM transits)) AS d ON d.decl_no = t.decl_no
+LEFT JOIN stg_declarations AS d ON d.decl_no = t.decl_no
 WHERE t.measured_to > t.arrival_limit

@@ -98,5 +98,5 @@ SELECT
 FROM measured AS m
 JOIN dim_date AS due ON due.workday_index = m.limit_index + 1 AND due.is_workday
 LEFT JOIN stg_officers AS o ON o.officer_id = m.officer_id
-LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM measured)) AS d ON d.decl_no = m.decl_no
+LEFT JOIN stg_declarations AS d ON d.decl_no = m.decl_no
 WHERE m.wd_overdue >= 1

@@ -97,5 +97,5 @@ SELECT
     '' AS period
 FROM limits AS l
 LEFT JOIN stg_officers AS o ON o.officer_id = l.officer_id
-LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM limits)) AS d ON d.decl_no = l.decl_no
+LEFT JOIN stg_declarations AS d ON d.decl_no = l.decl_no
 WHERE l.measured_to > l.limit_day

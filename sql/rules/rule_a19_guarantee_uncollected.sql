@@ -97,5 +97,5 @@ SELECT
     '' AS period
 FROM judged AS j
 LEFT JOIN stg_officers AS o ON o.officer_id = j.officer_id
-LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM judged)) AS d ON d.decl_no = j.decl_no
+LEFT JOIN stg_declarations AS d ON d.decl_no = j.decl_no
 WHERE j.public_notice_missed OR j.confiscation_missed

@@ -119,4 +119,4 @@ SELECT
     '' AS period
 FROM late AS l
 LEFT JOIN stg_officers AS o ON o.officer_id = l.officer_id
-LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM late)) AS d ON d.decl_no = l.decl_no
+LEFT JOIN stg_declarations AS d ON d.decl_no = l.decl_no

@@ -136,5 +136,5 @@ SELECT
     '' AS period
 FROM late AS l
 JOIN dim_date AS due ON due.workday_index = l.due_index AND due.is_workday
-LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM late)) AS d ON d.decl_no = l.decl_no
+LEFT JOIN stg_declarations AS d ON d.decl_no = l.decl_no
 LEFT JOIN stg_officers AS o ON o.officer_id = l.officer_id

@@ -125,5 +125,5 @@ SELECT
     '' AS period
 FROM graded AS g
 LEFT JOIN stg_officers AS o ON o.officer_id = g.lead_officer_id
-LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM graded)) AS d ON d.decl_no = g.decl_no
+LEFT JOIN stg_declarations AS d ON d.decl_no = g.decl_no
 WHERE g.start_grade IS NOT NULL OR g.finish_grade IS NOT NULL

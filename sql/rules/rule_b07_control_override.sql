@@ -70,7 +70,7 @@ later_cases AS (
     -- The enterprise's first case filed on or after the override, known by the as-of date.
     SELECT v.order_id, min(k.filed_on) AS case_filed_on, arg_min(k.case_no, k.filed_on) AS case_no
     FROM overrides AS v
-    JOIN lookup_declarations((SELECT list(decl_no) FROM overrides)) AS d ON d.decl_no = v.decl_no
+    JOIN stg_declarations AS d ON d.decl_no = v.decl_no
     JOIN stg_cases AS k ON k.ent_code = d.consignee_code
     WHERE k.filed_on >= v.override_on AND k.filed_on <= getvariable('as_of')
     GROUP BY v.order_id
@@ -95,5 +95,5 @@ SELECT
 FROM overrides AS v
 LEFT JOIN later_cases AS lc ON lc.order_id = v.order_id
 LEFT JOIN stg_officers AS o ON o.officer_id = v.cancelled_by
-LEFT JOIN lookup_declarations((SELECT list(decl_no) FROM overrides)) AS d ON d.decl_no = v.decl_no
+LEFT JOIN stg_declarations AS d ON d.decl_no = v.decl_no
 WHERE v.override_on <= getvariable('as_of')
