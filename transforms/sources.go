@@ -143,7 +143,8 @@ const lookupRecentDays = 40
 // join's probe side by min/max only, and keys are text); the macro reads
 // the recent versions first (lookupRecentDays), and the whole state only
 // for the keys not found there. Without as_of_end (a reader outside the
-// engine) it reads the whole state.
+// engine) it reads the whole state; the cast keeps that a NULL of the
+// right type, which DuckDB otherwise refuses to subtract from.
 func lookupMacro(e *schemas.Entity) (string, bool) {
 	if len(e.Key) != 1 {
 		return "", false
@@ -152,11 +153,11 @@ func lookupMacro(e *schemas.Entity) (string, bool) {
 	// holds one, so a caller wanting one column would read them all.
 	return fmt.Sprintf(`CREATE OR REPLACE MACRO lookup_%[1]s(keys) AS TABLE
 SELECT s.* FROM stg_%[1]s AS s SEMI JOIN (SELECT unnest(keys) AS %[2]s) USING (%[2]s)
-WHERE s.updated_at >= getvariable('as_of_end') - INTERVAL %[3]d DAY
+WHERE s.updated_at >= CAST(getvariable('as_of_end') AS TIMESTAMPTZ) - INTERVAL %[3]d DAY
 UNION ALL
 SELECT s.* FROM stg_%[1]s AS s SEMI JOIN (
     SELECT %[2]s FROM (SELECT unnest(keys) AS %[2]s) ANTI JOIN (
-        SELECT %[2]s FROM stg_%[1]s WHERE updated_at >= getvariable('as_of_end') - INTERVAL %[3]d DAY
+        SELECT %[2]s FROM stg_%[1]s WHERE updated_at >= CAST(getvariable('as_of_end') AS TIMESTAMPTZ) - INTERVAL %[3]d DAY
     ) USING (%[2]s)
 ) USING (%[2]s)`,
 		e.Name, e.Key[0], lookupRecentDays), true
