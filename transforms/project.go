@@ -182,7 +182,7 @@ func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map
 	}
 	for _, entity := range refs.lookups {
 		// lookup_<entity>(keys) reads the entity's staging model.
-		if stg := p.Models["stg_"+entity]; stg == nil || stg.snap == nil || len(stg.snap.entity.Key) != 1 {
+		if stg := p.Models["stg_"+entity]; stg == nil || stg.snap == nil || !hasLookup(stg.snap.entity) {
 			errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("calls lookup_%s, but %s is no entity of the contract with a one-column key; look up one of: %s", entity, entity, strings.Join(lookupEntities(), ", "))})
 			continue
 		}

@@ -146,7 +146,7 @@ const lookupRecentDays = 40
 // engine) it reads the whole state; the cast keeps that a NULL of the
 // right type, which DuckDB otherwise refuses to subtract from.
 func lookupMacro(e *schemas.Entity) (string, bool) {
-	if len(e.Key) != 1 {
+	if !hasLookup(e) {
 		return "", false
 	}
 	// No CTE: DuckDB 1.5.6 does not prune the columns of a subquery that
@@ -163,11 +163,14 @@ SELECT s.* FROM stg_%[1]s AS s SEMI JOIN (
 		e.Name, e.Key[0], lookupRecentDays), true
 }
 
+// hasLookup says whether lookup_<entity> exists for e: for a one-column key.
+func hasLookup(e *schemas.Entity) bool { return len(e.Key) == 1 }
+
 // lookupEntities are the entities lookup_<entity> exists for.
 func lookupEntities() []string {
 	var out []string
 	for _, e := range schemas.Entities() {
-		if len(e.Key) == 1 {
+		if hasLookup(e) {
 			out = append(out, e.Name)
 		}
 	}
