@@ -328,12 +328,9 @@ func loadGiven(ctx context.Context, conn *sql.Conn, f *Fixture, plan *fixturePla
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE VIEW %s AS\n%s", m.Name, m.SQL)); err != nil {
 			return fmt.Errorf("typing the input %s from its query: %w", m.Name, m.wrap(err))
 		}
-		if m.snap == nil {
-			continue
-		}
-		// The models after it may look its entity up; the run makes the
-		// macro again with the staging model.
-		if macro, ok := lookupMacro(m.snap.entity); ok {
+		// The models after a staging model may look its entity up; the run
+		// makes the macro again with the staging model.
+		if macro, ok := m.lookupMacro(); ok {
 			if _, err := conn.ExecContext(ctx, macro); err != nil {
 				return fmt.Errorf("typing the input %s: %w", m.Name, err)
 			}

@@ -40,10 +40,8 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 			stmts = append(stmts, "SET VARIABLE partition_from = "+literal(asOf.AddDays(1-m.Lookback)))
 		}
 		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", what, m.Name, m.SQL))
-		if m.snap != nil {
-			if macro, ok := lookupMacro(m.snap.entity); ok {
-				stmts = append(stmts, macro)
-			}
+		if macro, ok := m.lookupMacro(); ok {
+			stmts = append(stmts, macro)
 		}
 		if m.Lookback > 0 {
 			stmts = append(stmts, "SET VARIABLE partition_from = "+literal(asOf))

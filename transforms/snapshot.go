@@ -112,7 +112,7 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 	if _, err := conn.ExecContext(ctx, view); err != nil {
 		return built{status: StatusFailed}, m.wrap(err)
 	}
-	if macro, ok := lookupMacro(m.snap.entity); ok {
+	if macro, ok := m.lookupMacro(); ok {
 		if _, err := conn.ExecContext(ctx, macro); err != nil {
 			return built{status: StatusFailed}, m.wrap(err)
 		}

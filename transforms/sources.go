@@ -131,8 +131,8 @@ WHERE NOT deleted`, e.Name, keys),
 // the same for any value.
 const lookupRecentDays = 40
 
-// lookupMacro is the table macro lookup_<entity>(keys) of an entity with a
-// one-column key (ok is false for the others): the staging rows of the
+// lookupMacro is the table macro lookup_<entity>(keys) of a staging model
+// whose entity has a one-column key (ok is false for every other model): the staging rows of the
 // keys in the list keys, as stg_<entity> holds them. It is (re)created
 // with the staging model. A model calls it instead of joining the whole
 // staging table when it wants the records of a few keys:
@@ -145,10 +145,11 @@ const lookupRecentDays = 40
 // for the keys not found there. Without as_of_end (a reader outside the
 // engine) it reads the whole state; the cast keeps that a NULL of the
 // right type, which DuckDB otherwise refuses to subtract from.
-func lookupMacro(e *schemas.Entity) (string, bool) {
-	if !hasLookup(e) {
+func (m *Model) lookupMacro() (string, bool) {
+	if m.snap == nil || !hasLookup(m.snap.entity) {
 		return "", false
 	}
+	e := m.snap.entity
 	// No CTE: DuckDB 1.5.6 does not prune the columns of a subquery that
 	// holds one, so a caller wanting one column would read them all.
 	return fmt.Sprintf(`CREATE OR REPLACE MACRO lookup_%[1]s(keys) AS TABLE
