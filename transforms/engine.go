@@ -287,9 +287,13 @@ func buildPartition(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions
 		// died before recording its results.
 		return built{status: StatusKept, tested: partitions(m, ro.AsOf, ro.AsOf)}, nil
 	}
-	if _, err := conn.ExecContext(ctx, "SET VARIABLE partition_from = "+literal(from)); err != nil {
+	// A build of more days than a look-up first searches looks up nearly
+	// every key (lookupAll).
+	set := []string{"SET VARIABLE partition_from = " + literal(from), fmt.Sprintf("SET VARIABLE lookup_all = %t", from < ro.AsOf.AddDays(-lookupRecentDays))}
+	if err := execAll(ctx, conn, "setting the partitions", set); err != nil {
 		return built{status: StatusFailed}, err
 	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SET VARIABLE lookup_all = false")
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SET VARIABLE partition_from = getvariable('as_of')")
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _stage AS\n%s", m.SQL)); err != nil {
 		return built{status: StatusFailed}, m.wrap(err)
@@ -389,6 +393,9 @@ func (e *Engine) DropIncremental(ctx context.Context) error {
 			stmts = []string{"DROP TABLE IF EXISTS " + m.Name, "DELETE FROM _hlwarn.keyed_builds WHERE model = '" + m.Name + "'"}
 		case KindSnapshot:
 			stmts = []string{"DROP VIEW IF EXISTS " + m.Name, "DROP TABLE IF EXISTS " + stateTable(m), "DROP TABLE IF EXISTS " + replacedTable(m), "DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'"}
+			for _, c := range m.snap.bounds {
+				stmts = append(stmts, "DROP TABLE IF EXISTS "+boundTable(m.snap.entity, c))
+			}
 		}
 		for _, s := range stmts {
 			if _, err := e.db.ExecContext(ctx, s); err != nil && !strings.Contains(err.Error(), "_hlwarn") {

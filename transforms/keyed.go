@@ -127,6 +127,7 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 	}
 	stmts := []string{
 		"SET VARIABLE changed_since = " + since,
+		fmt.Sprintf("SET VARIABLE lookup_all = %t", full),
 		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE scope AS SELECT DISTINCT * FROM (\n%s\n) AS s(key) WHERE key IS NOT NULL", m.Scope),
 	}
 	if err := execAll(ctx, conn, "scope", stmts); err != nil {
@@ -134,6 +135,7 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp.scope")
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SET VARIABLE changed_since = DATE '-infinity'")
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SET VARIABLE lookup_all = false")
 	if n, err := columnCount(ctx, conn, "temp.scope"); err != nil || n != 1 {
 		return built{status: StatusFailed}, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("scope: the query returns %d columns; return one, the %s of each object to re-evaluate", n, m.UniqueKey)}
 	}

@@ -181,6 +181,25 @@ func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map
 		m.Deps = append(m.Deps, t)
 	}
 	for _, entity := range refs.lookups {
+		if name, column, ok := parseChildLookup(entity); ok {
+			// lookup_<entity>_by_<column>(values) reads the staging model,
+			// which keeps the column's bound.
+			stg := p.Models["stg_"+name]
+			if stg == nil || stg.snap == nil {
+				errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("calls lookup_%s, but %s is no entity of the contract; look up one of: %s", entity, name, strings.Join(entityNames(), ", "))})
+				continue
+			}
+			if _, ok := stg.snap.entity.Field(column); !ok {
+				errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("calls lookup_%s, but %s has no column %s; look it up by one of its columns: %s", entity, name, column, strings.Join(fieldNames(stg.snap.entity), ", "))})
+				continue
+			}
+			if !slices.Contains(stg.snap.bounds, column) {
+				stg.snap.bounds = append(stg.snap.bounds, column)
+				slices.Sort(stg.snap.bounds)
+			}
+			m.Deps = append(m.Deps, stg.Name)
+			continue
+		}
 		// lookup_<entity>(keys) reads the entity's staging model.
 		if stg := p.Models["stg_"+entity]; stg == nil || stg.snap == nil || !hasLookup(stg.snap.entity) {
 			errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("calls lookup_%s, but %s is no entity of the contract with a one-column key; look up one of: %s", entity, entity, strings.Join(lookupEntities(), ", "))})

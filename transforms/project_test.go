@@ -87,6 +87,16 @@ func TestLoadErrors(t *testing.T) {
 			want:  []string{"marts/m.sql:4:", "lookup_declaration_items", "declarations,"},
 		},
 		{
+			name:  "look-up by a column of no entity",
+			files: map[string]string{"marts/m.sql": "/* ---\nkind: table\n--- */\nSELECT * FROM lookup_refund_by_decl_no(['D1'])\n"},
+			want:  []string{"marts/m.sql:4:", "lookup_refund_by_decl_no", "refund is no entity of the contract", "declaration_events,"},
+		},
+		{
+			name:  "look-up by no such column",
+			files: map[string]string{"marts/m.sql": "/* ---\nkind: table\n--- */\nSELECT * FROM lookup_declaration_events_by_decl(['D1'])\n"},
+			want:  []string{"marts/m.sql:4:", "lookup_declaration_events_by_decl", "declaration_events has no column decl", "decl_no,"},
+		},
+		{
 			name:  "unknown parameter",
 			files: map[string]string{"rules/r.sql": "/* ---\nkind: table\nparams: [m9]\n--- */\nSELECT * FROM stg_refunds WHERE amount > getvariable('m9')\n"},
 			want:  []string{"rules/r.sql:5:", "parameter m9", "parameters.yaml does not define"},
@@ -259,6 +269,8 @@ func TestLoadEmbeddedAndPlugins(t *testing.T) {
 		{"dim_officer", transforms.KindTable, []string{"raw.officers"}, nil},
 		// It reads the declarations only through lookup_declarations.
 		{"fact_release_daily", transforms.KindIncremental, []string{"stg_declaration_events", "stg_declarations"}, nil},
+		// It reads the events only through lookup_declaration_events_by_decl_no.
+		{"int_declaration_handlers", transforms.KindKeyed, []string{"stg_declaration_events"}, nil},
 	}
 	for _, tc := range cases {
 		m := p.Models[tc.model]

@@ -23,6 +23,12 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 	stmts := append(sourceStatements(dataDir), "SET TimeZone = 'Asia/Shanghai'", "SET disabled_optimizers = '"+disabledOptimizers+"'")
 	stmts = append(stmts, p.Params.setVariables(asOf)...)
 	for _, m := range models {
+		// As the engine's first run: a full evaluation, or a window filled,
+		// looks every key up with a join (lookupAll).
+		all := m.Kind == KindKeyed || m.Lookback > lookupRecentDays
+		if all {
+			stmts = append(stmts, "SET VARIABLE lookup_all = true")
+		}
 		if m.Kind == KindKeyed {
 			// A full evaluation: every record counts as changed.
 			stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS changed")
@@ -43,8 +49,12 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 		if macro, ok := m.lookupMacro(); ok {
 			stmts = append(stmts, macro)
 		}
+		stmts = append(stmts, m.childLookupStatements("TABLE", m.Name)...)
 		if m.Lookback > 0 {
 			stmts = append(stmts, "SET VARIABLE partition_from = "+literal(asOf))
+		}
+		if all {
+			stmts = append(stmts, "SET VARIABLE lookup_all = false")
 		}
 	}
 	return stmts, nil

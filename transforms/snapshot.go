@@ -21,6 +21,9 @@ const KindSnapshot Kind = "snapshot"
 // snapshot says how a staging model is kept: its entity and key columns.
 type snapshot struct {
 	entity *schemas.Entity
+	// bounds are the columns some model looks the entity up by
+	// (lookup_<entity>_by_<column>), whose bounds the merges keep.
+	bounds []string
 }
 
 // stateTable is where a snapshot model keeps every key's latest version,
@@ -89,7 +92,11 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 	switch {
 	case prev.Valid && prev.String == ro.AsOf.String() && !ro.Recompute && stateExists(ctx, conn, m):
 		status = StatusKept
+		err = keepBounds(ctx, conn, m)
 	case prev.Valid && prev.String < ro.AsOf.String() && !ro.Recompute && dataDir != "" && stateExists(ctx, conn, m):
+		if err = keepBounds(ctx, conn, m); err != nil {
+			break
+		}
 		var merged bool
 		merged, err = mergeSnapshot(ctx, conn, m, schemas.MustDate(prev.String), upto, dataDir)
 		if merged {
@@ -112,7 +119,11 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 	if _, err := conn.ExecContext(ctx, view); err != nil {
 		return built{status: StatusFailed}, m.wrap(err)
 	}
+	macros := m.childLookupMacros()
 	if macro, ok := m.lookupMacro(); ok {
+		macros = append(macros, macro)
+	}
+	for _, macro := range macros {
 		if _, err := conn.ExecContext(ctx, macro); err != nil {
 			return built{status: StatusFailed}, m.wrap(err)
 		}
@@ -140,6 +151,9 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
 		// is reflected (an older repeat landed later only makes the next
 		// merge read a little more), and it costs no second scan of raw.
 		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), (SELECT max(_ingested_at) FROM %s)", m.Name, stateTable(m)),
+	}
+	for _, c := range m.snap.bounds {
+		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", boundTable(e, c), boundQuery(c, stateTable(m))))
 	}
 	if len(clusterBy[e.Name]) > 0 {
 		stmts = append(stmts, markSorted(m))
@@ -222,6 +236,9 @@ SELECT * EXCLUDE (_key, _ingested_at) FROM temp._merged UNION ALL BY NAME SELECT
 		"DROP TABLE temp._old",
 		"DROP TABLE temp._lost",
 	}
+	for _, c := range m.snap.bounds {
+		stmts = append(stmts, mergeBound(e, c)...)
+	}
 	if len(clusterBy[e.Name]) > 0 {
 		stmts = append(stmts, fmt.Sprintf("UPDATE _hlwarn.clustered SET appended = appended + (SELECT count(*) FROM temp._merged) WHERE model = %s", literal(m.Name)))
 	}
@@ -229,6 +246,70 @@ SELECT * EXCLUDE (_key, _ingested_at) FROM temp._merged UNION ALL BY NAME SELECT
 		return true, err
 	}
 	return true, recluster(ctx, conn, m)
+}
+
+// mergeBound keeps a look-up column's bound (childLookupMacro) with a
+// merge: each value of the merged versions gets the earliest of its
+// bound and their version times. A bound only ever moves earlier, so it
+// stays no later than every row holding the value, whatever the merges
+// replaced; one row per value, so a bound found among the recent ones is
+// the value's only one. The values' bounds are found by one read of the
+// bound table's hash column (new values have none to find; a year of
+// declarations: 0.05 s, against 0.1 s for the text), then fetched by row
+// id and matched by value.
+func mergeBound(e *schemas.Entity, column string) []string {
+	b := boundTable(e, column)
+	return []string{
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _bnew AS SELECT hash(%[1]s) AS h, %[1]s AS value, min(updated_at) AS since FROM temp._merged WHERE %[1]s IS NOT NULL GROUP BY ALL", column),
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _bids AS SELECT rowid AS _rowid FROM %s WHERE h IN (SELECT h FROM temp._bnew)", b),
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _bold AS SELECT rowid AS _rowid, value, since FROM %s WHERE rowid IN (SELECT _rowid FROM temp._bids)", b),
+		fmt.Sprintf("DELETE FROM %s WHERE rowid IN (SELECT o._rowid FROM temp._bold AS o JOIN temp._bnew AS n USING (value) WHERE n.since < o.since)", b),
+		fmt.Sprintf("INSERT INTO %s SELECT n.h, n.value, n.since FROM temp._bnew AS n LEFT JOIN temp._bold AS o USING (value) WHERE o.value IS NULL OR n.since < o.since ORDER BY n.since", b),
+		"DROP TABLE temp._bnew",
+		"DROP TABLE temp._bids",
+		"DROP TABLE temp._bold",
+	}
+}
+
+// keepBounds makes the bounds of a staging model's look-up columns that
+// are missing (a model started looking it up by a new column) from its
+// state, and drops those of columns no model looks it up by any more: the
+// merges stop keeping them, so they would be wrong if a model came back to
+// them.
+func keepBounds(ctx context.Context, conn *sql.Conn, m *Model) error {
+	e := m.snap.entity
+	rows, err := conn.QueryContext(ctx, "SELECT table_name FROM duckdb_tables() WHERE schema_name = '_hlwarn' AND starts_with(table_name, ?)", "bound_"+e.Name+"__")
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return err
+		}
+		have[strings.TrimPrefix(t, "bound_"+e.Name+"__")] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var stmts []string
+	for c := range have {
+		if !slices.Contains(m.snap.bounds, c) {
+			stmts = append(stmts, "DROP TABLE "+boundTable(e, c))
+		}
+	}
+	for _, c := range m.snap.bounds {
+		if !have[c] {
+			stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s AS %s", boundTable(e, c), boundQuery(c, stateTable(m))))
+		}
+	}
+	if len(stmts) == 0 {
+		return nil
+	}
+	return inTx(ctx, conn, stmts)
 }
 
 // recluster sorts a clustered state table again when the versions the

@@ -2,6 +2,7 @@ package transforms_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,18 +36,31 @@ func TestSnapshotTakesLateVersions(t *testing.T) {
 		{d.AddDays(1).Time().Add(time.Hour), d + 1}, // the rest of d lands only now
 		{d.AddDays(3).Time().Add(time.Hour), d + 3}, // a gap of a day
 	}
-	for _, s := range steps {
+	for i, s := range steps {
 		setClock(s.clock)
 		if err := extractAt(url, dir, clock); err != nil {
 			t.Fatal(err)
 		}
 		run(t, e, transforms.RunOptions{AsOf: s.asOf, Select: staging})
+		if i == 1 {
+			// A bound gone (as in a warehouse from before a model looked
+			// the items up by declaration) is made again from the state; one
+			// no model looks up by any more is dropped (checkBounds, below).
+			e.Close()
+			tamper(t, dir, "DROP TABLE _hlwarn.bound_declaration_items__decl_no")
+			tamper(t, dir, "CREATE TABLE _hlwarn.bound_declaration_events__officer_id AS SELECT hash(officer_id) AS h, officer_id AS value, min(updated_at) AS since FROM _hlwarn.state_declaration_events GROUP BY ALL")
+			e = openEngine(t, p, dir, 0)
+		}
 	}
 	tables := []string{"stg_declarations", "stg_declaration_events", "stg_tax_vouchers", "stg_duty_roster", "stg_officers"}
 	carried := map[string][]string{}
 	e.Close()
 	for _, tbl := range tables {
 		carried[tbl] = queryStrings(t, warehouse(dir), "SELECT * FROM "+tbl+" ORDER BY ALL")
+	}
+	checkBounds(t, dir, d+3)
+	if got := queryStrings(t, warehouse(dir), "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'bound_declaration_events__officer_id'"); got[0] != "0" {
+		t.Errorf("the bound of declaration_events by officer_id, which no model looks up by, was kept")
 	}
 	e = openEngine(t, p, dir, 0)
 	defer e.Close()
@@ -55,6 +69,7 @@ func TestSnapshotTakesLateVersions(t *testing.T) {
 	}
 	run(t, e, transforms.RunOptions{AsOf: d + 3, Select: staging})
 	e.Close()
+	checkBounds(t, dir, d+3)
 	for _, tbl := range tables {
 		rebuilt := queryStrings(t, warehouse(dir), "SELECT * FROM "+tbl+" ORDER BY ALL")
 		if len(rebuilt) == 0 {
@@ -62,6 +77,67 @@ func TestSnapshotTakesLateVersions(t *testing.T) {
 		}
 		if got := carried[tbl]; !slices.Equal(got, rebuilt) {
 			t.Errorf("%s carried forward: %d rows, rebuilt: %d rows; %s", tbl, len(got), len(rebuilt), firstDiff(got, rebuilt))
+		}
+	}
+}
+
+// boundLookups are the look-ups by column the embedded models make, each
+// a staging state and the column whose bound the merges keep.
+var boundLookups = []struct{ entity, column string }{
+	{"declaration_events", "decl_no"},
+	{"declaration_items", "decl_no"},
+	{"tax_vouchers", "decl_no"},
+}
+
+// checkBounds checks, in the warehouse of dir as of asOf, the bounds the
+// merges keep for the look-ups by column: one per value, and none later
+// than a row holding its value; and that each look-up returns what a plain
+// filter does, for a sample of values, whether it finds their bounds among
+// the recent ones (as of asOf), finds none there (a month past the last
+// version), or runs outside the engine (as_of_end unset).
+func checkBounds(t *testing.T, dir string, asOf schemas.Date) {
+	t.Helper()
+	db, err := sql.Open("duckdb", warehouse(dir)+"?access_mode=read_only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	query := func(q string) []string {
+		t.Helper()
+		out, err := rowStrings(db, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return out
+	}
+	for _, l := range boundLookups {
+		state, bound := "_hlwarn.state_"+l.entity, fmt.Sprintf("_hlwarn.bound_%s__%s", l.entity, l.column)
+		got := query(fmt.Sprintf(`SELECT (SELECT count(*) FROM %[1]s) || '|' || (SELECT count(*) - count(DISTINCT value) FROM %[1]s) || '|' ||
+  (SELECT count(*) FROM %[2]s AS s WHERE s.%[3]s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %[1]s AS b WHERE b.value = s.%[3]s AND b.since <= s.updated_at))`, bound, state, l.column))
+		var n, repeated, uncovered int
+		if _, err := fmt.Sscanf(strings.ReplaceAll(got[0], "|", " "), "%d %d %d", &n, &repeated, &uncovered); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 || repeated != 0 || uncovered != 0 {
+			t.Errorf("%s: %d bounds, %d values with more than one, %d state rows with no bound at or before their version; want some, 0, 0", bound, n, repeated, uncovered)
+		}
+		// Every 40th value, so that the sample holds old and recent ones.
+		query(fmt.Sprintf("SET VARIABLE vals = (SELECT list(DISTINCT %[1]s) FROM stg_%[2]s WHERE hash(%[1]s) %% 40 = 0)", l.column, l.entity))
+		want := query(fmt.Sprintf("SELECT * FROM stg_%s WHERE %s IN (SELECT unnest(getvariable('vals'))) ORDER BY ALL", l.entity, l.column))
+		if len(want) == 0 {
+			t.Fatalf("no %s rows sampled", l.entity)
+		}
+		for _, end := range []string{
+			fmt.Sprintf("SET VARIABLE as_of_end = TIMESTAMPTZ '%s 00:00:00+08:00'", asOf+1),
+			fmt.Sprintf("SET VARIABLE as_of_end = TIMESTAMPTZ '%s 00:00:00+08:00'", asOf+70),
+			"RESET VARIABLE as_of_end",
+		} {
+			query(end)
+			got := query(fmt.Sprintf("SELECT * FROM lookup_%s_by_%s(getvariable('vals')) ORDER BY ALL", l.entity, l.column))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: lookup_%s_by_%s: %d rows, a plain filter: %d; %s", end, l.entity, l.column, len(got), len(want), firstDiff(got, want))
+			}
 		}
 	}
 }

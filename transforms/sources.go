@@ -131,6 +131,16 @@ WHERE NOT deleted`, e.Name, keys),
 // the same for any value.
 const lookupRecentDays = 40
 
+// lookupAll reads the variable lookup_all, which the engine sets while it
+// evaluates a model in full (a keyed model's first or full evaluation, an
+// incremental model filling more days than lookupRecentDays): its
+// look-ups are then of nearly every key, which a join answers best, and
+// the macros' searches would only add to it (handing a year's
+// declarations to lookup_declaration_events_by_decl_no took 5.5 s against
+// 1.8 s for the join). DuckDB folds the variable into the plan, so the
+// searches are not planned at all.
+const lookupAll = "coalesce(CAST(getvariable('lookup_all') AS BOOLEAN), false)"
+
 // lookupMacro is the table macro lookup_<entity>(keys) of a staging model
 // whose entity has a one-column key (ok is false for every other model): the staging rows of the
 // keys in the list keys, as stg_<entity> holds them. It is (re)created
@@ -154,14 +164,95 @@ func (m *Model) lookupMacro() (string, bool) {
 	// holds one, so a caller wanting one column would read them all.
 	return fmt.Sprintf(`CREATE OR REPLACE MACRO lookup_%[1]s(keys) AS TABLE
 SELECT s.* FROM stg_%[1]s AS s SEMI JOIN (SELECT unnest(keys) AS %[2]s) USING (%[2]s)
-WHERE s.updated_at >= CAST(getvariable('as_of_end') AS TIMESTAMPTZ) - INTERVAL %[3]d DAY
+WHERE %[4]s OR s.updated_at >= CAST(getvariable('as_of_end') AS TIMESTAMPTZ) - INTERVAL %[3]d DAY
 UNION ALL
 SELECT s.* FROM stg_%[1]s AS s SEMI JOIN (
-    SELECT %[2]s FROM (SELECT unnest(keys) AS %[2]s) ANTI JOIN (
+    SELECT %[2]s FROM (SELECT unnest(keys) AS %[2]s WHERE NOT %[4]s) ANTI JOIN (
         SELECT %[2]s FROM stg_%[1]s WHERE updated_at >= CAST(getvariable('as_of_end') AS TIMESTAMPTZ) - INTERVAL %[3]d DAY
     ) USING (%[2]s)
 ) USING (%[2]s)`,
-		e.Name, e.Key[0], lookupRecentDays), true
+		e.Name, e.Key[0], lookupRecentDays, lookupAll), true
+}
+
+// parseChildLookup reads "<entity>_by_<column>", the name of a
+// lookup_<entity>_by_<column> macro without its prefix.
+func parseChildLookup(name string) (entity, column string, ok bool) {
+	return strings.Cut(name, "_by_")
+}
+
+// boundTable is where the bound of a look-up column is kept.
+func boundTable(e *schemas.Entity, column string) string {
+	return fmt.Sprintf("_hlwarn.bound_%s__%s", e.Name, column)
+}
+
+// boundQuery computes a column's bounds from a relation holding the
+// entity's rows (its state, or in the fixture harness its staging table),
+// earliest first.
+func boundQuery(column, from string) string {
+	return fmt.Sprintf("SELECT hash(%[1]s) AS h, %[1]s AS value, min(updated_at) AS since FROM %[2]s WHERE %[1]s IS NOT NULL GROUP BY ALL ORDER BY since", column, from)
+}
+
+// childLookupMacro is the table macro lookup_<entity>_by_<column>(vals):
+// the rows of stg_<entity> whose column holds one of vals, as the events or
+// items of some declarations. Such a look-up cannot search the recent
+// versions first as lookupMacro does: a value found there may have older
+// rows too. Instead each such column has a bound: the table
+// _hlwarn.bound_<entity>__<column> holds, for every value the column takes
+// in the state, a time no later than the version time of any row holding
+// it (the earliest such version the merges saw; one row per value). The
+// look-up reads the bounds of its values, recent ones first as lookupMacro
+// does, then the rows updated since the earliest: a state table is in
+// version-time order, so it reads only the row groups of that time on
+// (the events of 2,497 declarations changed on a day, at 365 district
+// days: 0.32 s → 0.06 s). A value no row holds has no bound and adds
+// nothing. The values not found among the recent bounds are searched by
+// their hash (h), which reads 8 bytes a bound rather than the text;
+// another value of the same hash only makes the bound earlier, so the rows
+// returned are the same. The staging merge keeps the bound, in its
+// transaction (mergeBound), for the columns some model looks up by
+// (Project.resolve). No CTE, for the reason lookupMacro gives.
+func childLookupMacro(e *schemas.Entity, column string) string {
+	return fmt.Sprintf(`CREATE OR REPLACE MACRO lookup_%[1]s_by_%[2]s(vals) AS TABLE
+SELECT s.* FROM stg_%[1]s AS s SEMI JOIN (SELECT unnest(vals) AS %[2]s) USING (%[2]s)
+WHERE %[5]s OR s.updated_at >= (
+    SELECT min(since) FROM (
+        SELECT b.since FROM %[3]s AS b SEMI JOIN (SELECT unnest(vals) AS value WHERE NOT %[5]s) USING (value)
+        WHERE b.since >= CAST(getvariable('as_of_end') AS TIMESTAMPTZ) - INTERVAL %[4]d DAY
+        UNION ALL
+        SELECT b.since FROM %[3]s AS b SEMI JOIN (
+            SELECT hash(value) AS h FROM (SELECT unnest(vals) AS value WHERE NOT %[5]s) ANTI JOIN (
+                SELECT value FROM %[3]s WHERE since >= CAST(getvariable('as_of_end') AS TIMESTAMPTZ) - INTERVAL %[4]d DAY
+            ) USING (value)
+        ) USING (h)
+    )
+)`, e.Name, column, boundTable(e, column), lookupRecentDays, lookupAll)
+}
+
+// childLookupMacros are the look-up macros by column of a staging model.
+func (m *Model) childLookupMacros() []string {
+	if m.snap == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range m.snap.bounds {
+		out = append(out, childLookupMacro(m.snap.entity, c))
+	}
+	return out
+}
+
+// childLookupStatements make a staging model's look-ups by column over
+// rel, a relation that holds the model's rows: the bound of each column,
+// computed in full (what table or view), and the macro.
+func (m *Model) childLookupStatements(what, rel string) []string {
+	if m.snap == nil || len(m.snap.bounds) == 0 {
+		return nil
+	}
+	e := m.snap.entity
+	stmts := []string{"CREATE SCHEMA IF NOT EXISTS _hlwarn"}
+	for _, c := range m.snap.bounds {
+		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE %s %s AS %s", what, boundTable(e, c), boundQuery(c, rel)))
+	}
+	return append(stmts, m.childLookupMacros()...)
 }
 
 // hasLookup says whether lookup_<entity> exists for e: for a one-column key.
@@ -210,4 +301,22 @@ func openWarehouse(dataDir string, memoryLimit string, threads int) (*sql.DB, er
 		return nil, fmt.Errorf("opening the warehouse: %w", err)
 	}
 	return db, nil
+}
+
+// entityNames are the contract's entities.
+func entityNames() []string {
+	var out []string
+	for _, e := range schemas.Entities() {
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+// fieldNames are an entity's columns.
+func fieldNames(e *schemas.Entity) []string {
+	out := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		out[i] = f.Name
+	}
+	return out
 }

@@ -41,9 +41,8 @@ WITH window_events AS (
 -- The earlier events of the declarations the officers touched, for handling times.
 touched_history AS (
     SELECT h.decl_no, h.occurred_at
-    FROM stg_declaration_events AS h
-    WHERE h.decl_no IN (SELECT decl_no FROM window_events)
-      AND h.occurred_at < getvariable('as_of_end')
+    FROM lookup_declaration_events_by_decl_no((SELECT list(DISTINCT decl_no) FROM window_events)) AS h
+    WHERE h.occurred_at < getvariable('as_of_end')
 ),
 previous AS (
     SELECT e.event_id, max(h.occurred_at) AS previous_at

@@ -22,15 +22,21 @@ scope: |
   UNION ALL SELECT decl_no FROM stg_declaration_events
   WHERE step IN ('auto_review', 'manual_review', 'tariff_review', 'release') AND occurred_at >= getvariable('changed_since')
 --- */
-WITH steps AS (
+-- The events of the declarations in scope, looked up once by declaration
+-- (they changed lately, so the look-up reads their recent row groups only).
+WITH events AS (
+    SELECT decl_no, step, outcome, officer_id, dept_id, occurred_at, event_id
+    FROM lookup_declaration_events_by_decl_no((SELECT list(key) FROM scope))
+    WHERE step IN ('auto_review', 'manual_review', 'tariff_review', 'release')
+      AND occurred_at < getvariable('as_of_end')
+),
+steps AS (
     SELECT
         decl_no, step, officer_id, dept_id,
         row_number() OVER (PARTITION BY decl_no, step ORDER BY occurred_at, event_id) AS nth
-    FROM stg_declaration_events
+    FROM events
     WHERE step IN ('manual_review', 'tariff_review', 'release')
       AND officer_id IS NOT NULL
-      AND occurred_at < getvariable('as_of_end')
-      AND decl_no IN (SELECT key FROM scope)
 ),
 firsts AS (
     SELECT
@@ -46,12 +52,10 @@ firsts AS (
     GROUP BY decl_no
 ),
 routed AS (
-    SELECT e.decl_no, max(e.occurred_at) AS routed_at
-    FROM stg_declaration_events AS e
-    JOIN scope ON scope.key = e.decl_no
-    WHERE e.step = 'auto_review' AND e.outcome = 'manual'
-      AND e.occurred_at < getvariable('as_of_end')
-    GROUP BY e.decl_no
+    SELECT decl_no, max(occurred_at) AS routed_at
+    FROM events
+    WHERE step = 'auto_review' AND outcome = 'manual'
+    GROUP BY decl_no
 )
 SELECT
     coalesce(f.decl_no, r.decl_no) AS decl_no,

@@ -51,18 +51,18 @@ scope: |
   -- dept (dept_id then comes from stg_officers: a transfer).
   -- Time: a voucher paid, or a review that occurred, after the last build's
   -- as-of date is admitted by the as-of filters only now.
-  -- (One scan of the vouchers, not one per reason: each costs a read of
-  -- every voucher.)
+  -- (The vouchers paid lately are the recent row groups of the state; those
+  -- of the declarations are looked up by declaration.)
   SELECT voucher_no FROM changed.tax_vouchers
-  UNION ALL SELECT voucher_no FROM stg_tax_vouchers
-  WHERE paid_on >= getvariable('changed_since')
-     OR decl_no IN (
-      SELECT decl_no FROM changed.declarations
-      UNION ALL SELECT decl_no FROM changed.declaration_events WHERE step IN ('manual_review', 'tariff_review')
-      UNION ALL SELECT decl_no FROM stg_declaration_events
-      WHERE step IN ('manual_review', 'tariff_review') AND occurred_at >= getvariable('changed_since')
-      UNION ALL SELECT decl_no FROM int_declaration_handlers
-      WHERE fee_officer_dept_id IS NULL AND fee_officer_id IN (SELECT officer_id FROM changed.officers))
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE paid_on >= getvariable('changed_since')
+  UNION ALL SELECT voucher_no FROM lookup_tax_vouchers_by_decl_no((
+      SELECT list(decl_no) FROM (
+          SELECT decl_no FROM changed.declarations
+          UNION ALL SELECT decl_no FROM changed.declaration_events WHERE step IN ('manual_review', 'tariff_review')
+          UNION ALL SELECT decl_no FROM stg_declaration_events
+          WHERE step IN ('manual_review', 'tariff_review') AND occurred_at >= getvariable('changed_since')
+          UNION ALL SELECT decl_no FROM int_declaration_handlers
+          WHERE fee_officer_dept_id IS NULL AND fee_officer_id IN (SELECT officer_id FROM changed.officers))))
 --- */
 WITH paid AS (
     SELECT

@@ -38,13 +38,14 @@ scope: |
   -- reads changed: its declaration (consignee, when the taxpayer is no
   -- enterprise); the departments of its customs code (dept_id); the
   -- enterprises of its taxpayer's USCC (ent_code).
-  -- (One scan of the vouchers, not one per reason.)
+  -- (The vouchers issued lately are the recent row groups of the state;
+  -- those of the declarations are looked up by declaration; a reason with
+  -- nothing changed reads nothing.)
   SELECT voucher_no FROM changed.tax_vouchers
-  UNION ALL SELECT voucher_no FROM stg_tax_vouchers
-  WHERE issued_on >= getvariable('changed_since')
-     OR decl_no IN (SELECT decl_no FROM changed.declarations)
-     OR left(decl_no, 4) IN (SELECT customs_code FROM changed.departments)
-     OR taxpayer_uscc IN (SELECT uscc FROM changed.enterprises)
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE issued_on >= getvariable('changed_since')
+  UNION ALL SELECT voucher_no FROM lookup_tax_vouchers_by_decl_no((SELECT list(decl_no) FROM changed.declarations))
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE left(decl_no, 4) IN (SELECT customs_code FROM changed.departments)
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE taxpayer_uscc IN (SELECT uscc FROM changed.enterprises)
 --- */
 WITH deferrals AS (
     SELECT

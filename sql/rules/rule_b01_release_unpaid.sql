@@ -52,9 +52,8 @@ unpaid AS (
         sum(v.amount) AS unpaid_tax,
         list(v.voucher_no ORDER BY v.voucher_no) AS vouchers
     FROM released AS r
-    JOIN stg_tax_vouchers AS v ON v.decl_no = r.decl_no
-    WHERE v.decl_no IN (SELECT key FROM scope)
-      AND v.tax_type IN ('duty', 'vat', 'consumption')
+    JOIN lookup_tax_vouchers_by_decl_no((SELECT list(key) FROM scope)) AS v ON v.decl_no = r.decl_no
+    WHERE v.tax_type IN ('duty', 'vat', 'consumption')
       -- A voucher issued after the release is additional tax claimed later
       -- (补征/追征, B14's object), not tax due before the goods could go.
       AND coalesce(v.issued_on, r.released_on) <= r.released_on

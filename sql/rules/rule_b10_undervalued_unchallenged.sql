@@ -101,9 +101,8 @@ low_items AS (
     SELECT
         i.decl_no, i.item_no, i.unit_price, i.reference_price, i.qty, i.duty_rate,
         round(CAST(i.reference_price AS DECIMAL(38, 6)) * CAST(i.qty AS DECIMAL(38, 6)) - i.customs_value, 2) AS shortfall
-    FROM stg_declaration_items AS i
+    FROM lookup_declaration_items_by_decl_no((SELECT list(key) FROM scope)) AS i
     WHERE i.reference_price IS NOT NULL
-      AND i.decl_no IN (SELECT key FROM scope)
       -- Decimal arithmetic, so that a price of exactly 70 % is not taken as below it.
       AND i.unit_price < CAST(getvariable('b10_ratio') AS DECIMAL(18, 6)) * i.reference_price
 ),

@@ -36,15 +36,21 @@ scope: |
   -- re-dated a case (the violation flag), whose customs' departments changed
   -- (dept_id), or that was issued since the last build: a claim counts from
   -- its issue, up to the as-of date.
+  -- (The vouchers issued lately are the recent row groups of the state;
+  -- those of the declarations are looked up by declaration.)
   SELECT voucher_no FROM changed.tax_vouchers
   UNION ALL
-  SELECT voucher_no FROM stg_tax_vouchers
+  SELECT voucher_no FROM (
+      SELECT voucher_no, tax_type FROM stg_tax_vouchers WHERE issued_on >= getvariable('changed_since')
+      UNION ALL
+      SELECT voucher_no, tax_type FROM lookup_tax_vouchers_by_decl_no((
+          SELECT list(decl_no) FROM (
+              SELECT decl_no FROM changed.declarations
+              UNION ALL SELECT decl_no FROM changed.cases
+              UNION ALL SELECT decl_no FROM stg_declarations
+              WHERE customs_code IN (SELECT customs_code FROM changed.departments))))
+  )
   WHERE tax_type IN ('duty', 'vat', 'consumption')
-    AND (issued_on >= getvariable('changed_since')
-         OR decl_no IN (SELECT decl_no FROM changed.declarations)
-         OR decl_no IN (SELECT decl_no FROM changed.cases)
-         OR decl_no IN (SELECT decl_no FROM stg_declarations
-                        WHERE customs_code IN (SELECT customs_code FROM changed.departments)))
 --- */
 WITH released AS (
     SELECT

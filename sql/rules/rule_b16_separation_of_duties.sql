@@ -57,10 +57,9 @@ WITH handlings AS (
         e.decl_no, e.officer_id,
         CASE e.step WHEN 'manual_review' THEN 'review' ELSE e.step END AS kind,
         e.occurred_at AS handled_at
-    FROM stg_declaration_events AS e
+    FROM lookup_declaration_events_by_decl_no((SELECT list(key) FROM scope)) AS e
     WHERE e.step IN ('manual_review', 'inspection', 'release')
-      AND e.officer_id IS NOT NULL AND e.decl_no IS NOT NULL
-      AND e.decl_no IN (SELECT key FROM scope)
+      AND e.officer_id IS NOT NULL
     UNION ALL
     SELECT i.decl_no, unnest(CAST(i.officers AS VARCHAR[])), 'inspection', i.started_at
     FROM stg_inspections AS i
