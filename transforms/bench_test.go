@@ -20,21 +20,23 @@ import (
 // chunkDeclDays is the most declaration-days the simulator is asked for at
 // once: it holds its whole period in memory, and thirty district days
 // (20,000 declarations a day) take 2 GiB of live heap, 4.5 GB resident;
-// ninety take 6.3 GiB and 15 GB, so a district year does not fit.
-const chunkDeclDays = 30 * 20000
+// ninety take 6.3 GiB and 15 GB, which still fits the 24 GiB machine, so a
+// district year is four ninety-day chunks and a short one.
+const chunkDeclDays = 90 * 20000
 
 // lakeChunk is how many days of cfg the simulator generates at once: the
-// whole period when it fits in memory (a small-scale year does), else
-// thirty days.
+// whole period when it fits in memory (a small-scale year does, and a
+// district month), else ninety days: the fewer the chunks, the fewer the
+// seams (benchLake).
 func lakeChunk(cfg simulator.Config) int {
 	if simulator.Scales[cfg.Scale].DeclsPerDay*cfg.Days <= chunkDeclDays {
 		return cfg.Days
 	}
-	return 30
+	return chunkDeclDays / simulator.Scales[cfg.Scale].DeclsPerDay
 }
 
 // benchLake builds a raw lake for cfg in a fresh folder: in one simulator
-// run when it fits in memory (lakeChunk), else thirty days at a time, each
+// run when it fits in memory (lakeChunk), else ninety days at a time, each
 // chunk the same world (the same seed) further on, extracted on top of the
 // last. A chunked lake differs from a real one at its seams (README,
 // "Benchmarks"): each chunk leaves its in-flight work open for ever and
