@@ -92,9 +92,9 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 	switch {
 	case prev.Valid && prev.String == ro.AsOf.String() && !ro.Recompute && stateExists(ctx, conn, m):
 		status = StatusKept
-		err = keepBounds(ctx, conn, m)
+		err = keepBounds(ctx, conn, m, true)
 	case prev.Valid && prev.String < ro.AsOf.String() && !ro.Recompute && dataDir != "" && stateExists(ctx, conn, m):
-		if err = keepBounds(ctx, conn, m); err != nil {
+		if err = keepBounds(ctx, conn, m, true); err != nil {
 			break
 		}
 		var merged bool
@@ -104,7 +104,11 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 			tested = "(SELECT * EXCLUDE (deleted, _key, _ingested_at) FROM temp._merged WHERE NOT deleted)"
 		}
 	default:
-		err = rebuildSnapshot(ctx, conn, m)
+		// The rebuild makes every bound again; one no model looks up by
+		// any more goes now, or it would be stale when one did again.
+		if err = keepBounds(ctx, conn, m, false); err == nil {
+			err = rebuildSnapshot(ctx, conn, m)
+		}
 	}
 	if err != nil {
 		return built{status: StatusFailed}, m.wrap(err)
@@ -271,12 +275,12 @@ func mergeBound(e *schemas.Entity, column string) []string {
 	}
 }
 
-// keepBounds makes the bounds of a staging model's look-up columns that
-// are missing (a model started looking it up by a new column) from its
-// state, and drops those of columns no model looks it up by any more: the
-// merges stop keeping them, so they would be wrong if a model came back to
-// them.
-func keepBounds(ctx context.Context, conn *sql.Conn, m *Model) error {
+// keepBounds drops the bounds of a staging model's columns that no model
+// looks it up by any more (the merges stop keeping them, so they would be
+// wrong if a model came back to them) and, with create, makes those of its
+// look-up columns that are missing (a model started looking it up by a new
+// column) from its state.
+func keepBounds(ctx context.Context, conn *sql.Conn, m *Model, create bool) error {
 	e := m.snap.entity
 	rows, err := conn.QueryContext(ctx, "SELECT table_name FROM duckdb_tables() WHERE schema_name = '_hlwarn' AND starts_with(table_name, ?)", "bound_"+e.Name+"__")
 	if err != nil {
@@ -302,7 +306,7 @@ func keepBounds(ctx context.Context, conn *sql.Conn, m *Model) error {
 		}
 	}
 	for _, c := range m.snap.bounds {
-		if !have[c] {
+		if create && !have[c] {
 			stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s AS %s", boundTable(e, c), boundQuery(c, stateTable(m))))
 		}
 	}
