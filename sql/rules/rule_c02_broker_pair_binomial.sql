@@ -94,13 +94,15 @@ tests AS (
     JOIN officer_load AS o USING (quarter, post, sub_id, officer_id)
 ),
 tails AS (
-    -- P(X >= x) for X ~ Binomial(n, p0), term by term in logs.
+    -- P(X >= x) for X ~ Binomial(n, p0), term by term in logs, summed in
+    -- the order of j within each test (a list, not a join to a series and
+    -- a GROUP BY: 6.6 million terms at a year, 0.79 s → 0.44 s).
     SELECT t.quarter, t.post, t.sub_id, t.officer_id, t.broker,
-           least(1.0, sum(exp(lgamma(t.n + 1) - lgamma(j + 1) - lgamma(t.n - j + 1)
-                              + j * ln(t.p0) + (t.n - j) * ln(1 - t.p0)))) AS p_value
-    FROM tests AS t, LATERAL (SELECT unnest(generate_series(t.x, least(t.n, t.x + 400))) AS j)
+           least(1.0, list_sum(list_transform(generate_series(t.x, least(t.n, t.x + 400)),
+               j -> exp(lgamma(t.n + 1) - lgamma(j + 1) - lgamma(t.n - j + 1)
+                        + j * ln(t.p0) + (t.n - j) * ln(1 - t.p0))))) AS p_value
+    FROM tests AS t
     WHERE t.above
-    GROUP BY ALL
 ),
 adjusted AS (
     SELECT t.*, coalesce(tl.p_value, 1.0) AS p_value, f.m,
