@@ -287,9 +287,7 @@ func buildPartition(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions
 		// died before recording its results.
 		return built{status: StatusKept, tested: partitions(m, ro.AsOf, ro.AsOf)}, nil
 	}
-	// A build of more days than a look-up first searches looks up nearly
-	// every key (lookupAll).
-	set := []string{"SET VARIABLE partition_from = " + literal(from), fmt.Sprintf("SET VARIABLE lookup_all = %t", from < ro.AsOf.AddDays(-lookupRecentDays))}
+	set := []string{"SET VARIABLE partition_from = " + literal(from), fmt.Sprintf("SET VARIABLE lookup_all = %t", lookupAllFrom(from, ro.AsOf))}
 	if err := execAll(ctx, conn, "setting the partitions", set); err != nil {
 		return built{status: StatusFailed}, err
 	}

@@ -330,11 +330,7 @@ func loadGiven(ctx context.Context, conn *sql.Conn, f *Fixture, plan *fixturePla
 		}
 		// The models after a staging model may look its entity up; the run
 		// makes the macro again with the staging model.
-		macros := m.childLookupStatements("VIEW", m.Name)
-		if macro, ok := m.lookupMacro(); ok {
-			macros = append(macros, macro)
-		}
-		for _, macro := range macros {
+		for _, macro := range m.lookupStatements("VIEW") {
 			if _, err := conn.ExecContext(ctx, macro); err != nil {
 				return fmt.Errorf("typing the input %s: %w", m.Name, err)
 			}

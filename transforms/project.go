@@ -11,6 +11,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/hlwarn/hlwarn/schemas"
 )
 
 // Project is a loaded, checked set of models in dependency order.
@@ -186,7 +188,7 @@ func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map
 			// which keeps the column's bound.
 			stg := p.Models["stg_"+name]
 			if stg == nil || stg.snap == nil {
-				errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("calls lookup_%s, but %s is no entity of the contract; look up one of: %s", entity, name, strings.Join(entityNames(), ", "))})
+				errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("calls lookup_%s, but %s is no entity of the contract; look up one of: %s", entity, name, strings.Join(schemas.Names(), ", "))})
 				continue
 			}
 			if _, ok := stg.snap.entity.Field(column); !ok {

@@ -25,7 +25,7 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 	for _, m := range models {
 		// As the engine's first run: a full evaluation, or a window filled,
 		// looks every key up with a join (lookupAll).
-		all := m.Kind == KindKeyed || m.Lookback > lookupRecentDays
+		all := m.Kind == KindKeyed || (m.Lookback > 0 && lookupAllFrom(asOf.AddDays(1-m.Lookback), asOf))
 		if all {
 			stmts = append(stmts, "SET VARIABLE lookup_all = true")
 		}
@@ -46,10 +46,7 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 			stmts = append(stmts, "SET VARIABLE partition_from = "+literal(asOf.AddDays(1-m.Lookback)))
 		}
 		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", what, m.Name, m.SQL))
-		if macro, ok := m.lookupMacro(); ok {
-			stmts = append(stmts, macro)
-		}
-		stmts = append(stmts, m.childLookupStatements("TABLE", m.Name)...)
+		stmts = append(stmts, m.lookupStatements("TABLE")...)
 		if m.Lookback > 0 {
 			stmts = append(stmts, "SET VARIABLE partition_from = "+literal(asOf))
 		}

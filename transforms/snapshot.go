@@ -123,11 +123,7 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 	if _, err := conn.ExecContext(ctx, view); err != nil {
 		return built{status: StatusFailed}, m.wrap(err)
 	}
-	macros := m.childLookupMacros()
-	if macro, ok := m.lookupMacro(); ok {
-		macros = append(macros, macro)
-	}
-	for _, macro := range macros {
+	for _, macro := range m.lookupStatements("") {
 		if _, err := conn.ExecContext(ctx, macro); err != nil {
 			return built{status: StatusFailed}, m.wrap(err)
 		}

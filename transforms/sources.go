@@ -229,31 +229,37 @@ WHERE %[5]s OR s.updated_at >= (
 )`, e.Name, column, boundTable(e, column), lookupRecentDays, lookupAll)
 }
 
-// childLookupMacros are the look-up macros by column of a staging model.
-func (m *Model) childLookupMacros() []string {
+// lookupStatements make a staging model's look-up macros: lookup_<entity>
+// when its key is one column, and lookup_<entity>_by_<column> for each of
+// its bound columns. The engine keeps the bound tables with the state
+// (bounds ""); the fixture harness and the script, which have no state,
+// make each bound in full from the model's relation, as a bounds ("VIEW"
+// or "TABLE").
+func (m *Model) lookupStatements(bounds string) []string {
 	if m.snap == nil {
 		return nil
 	}
-	var out []string
-	for _, c := range m.snap.bounds {
-		out = append(out, childLookupMacro(m.snap.entity, c))
+	var stmts []string
+	e := m.snap.entity
+	if bounds != "" && len(m.snap.bounds) > 0 {
+		stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS _hlwarn")
+		for _, c := range m.snap.bounds {
+			stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE %s %s AS %s", bounds, boundTable(e, c), boundQuery(c, m.Name)))
+		}
 	}
-	return out
+	if macro, ok := m.lookupMacro(); ok {
+		stmts = append(stmts, macro)
+	}
+	for _, c := range m.snap.bounds {
+		stmts = append(stmts, childLookupMacro(e, c))
+	}
+	return stmts
 }
 
-// childLookupStatements make a staging model's look-ups by column over
-// rel, a relation that holds the model's rows: the bound of each column,
-// computed in full (what table or view), and the macro.
-func (m *Model) childLookupStatements(what, rel string) []string {
-	if m.snap == nil || len(m.snap.bounds) == 0 {
-		return nil
-	}
-	e := m.snap.entity
-	stmts := []string{"CREATE SCHEMA IF NOT EXISTS _hlwarn"}
-	for _, c := range m.snap.bounds {
-		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE %s %s AS %s", what, boundTable(e, c), boundQuery(c, rel)))
-	}
-	return append(stmts, m.childLookupMacros()...)
+// lookupAllFrom says whether a build of the days from from to asOf looks
+// up nearly every key (lookupAll): more days than a look-up first searches.
+func lookupAllFrom(from, asOf schemas.Date) bool {
+	return from < asOf.AddDays(-lookupRecentDays)
 }
 
 // hasLookup says whether lookup_<entity> exists for e: for a one-column key.
@@ -302,15 +308,6 @@ func openWarehouse(dataDir string, memoryLimit string, threads int) (*sql.DB, er
 		return nil, fmt.Errorf("opening the warehouse: %w", err)
 	}
 	return db, nil
-}
-
-// entityNames are the contract's entities.
-func entityNames() []string {
-	var out []string
-	for _, e := range schemas.Entities() {
-		out = append(out, e.Name)
-	}
-	return out
 }
 
 // fieldNames are an entity's columns.
