@@ -152,8 +152,12 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
 		// merge read a little more), and it costs no second scan of raw.
 		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), (SELECT max(_ingested_at) FROM %s)", m.Name, stateTable(m)),
 	}
+	hash, err := boundsHash(ctx, conn)
+	if err != nil {
+		return err
+	}
 	for _, c := range m.snap.bounds {
-		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", boundTable(e, c), boundQuery(c, stateTable(m))))
+		stmts = append(stmts, makeBound(e, c, stateTable(m), hash)...)
 	}
 	if len(clusterBy[e.Name]) > 0 {
 		stmts = append(stmts, markSorted(m))
@@ -271,39 +275,70 @@ func mergeBound(e *schemas.Entity, column string) []string {
 	}
 }
 
+// boundsHash names the hash function the bounds store (h): DuckDB's
+// hash() of the library in use. DuckDB does not promise that hash() stays
+// the same from one version to the next, and a bound searched by another
+// function's hashes would go unfound: a merge would add a second, later
+// bound for its value, and a look-up that found that one among the recent
+// bounds would miss the value's older rows. So each bound is labelled
+// with the function that made it, and one made by another is made again
+// from the state (keepBounds).
+func boundsHash(ctx context.Context, conn *sql.Conn) (string, error) {
+	var v string
+	err := conn.QueryRowContext(ctx, "SELECT 'hash() of DuckDB ' || library_version FROM pragma_version()").Scan(&v)
+	return v, err
+}
+
+// makeBound makes a column's bound table from the entity's state,
+// labelled with the hash function that made it (boundsHash).
+func makeBound(e *schemas.Entity, column, state, hash string) []string {
+	b := boundTable(e, column)
+	return []string{
+		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", b, boundQuery(column, state)),
+		fmt.Sprintf("COMMENT ON TABLE %s IS %s", b, literal(hash)),
+	}
+}
+
 // keepBounds drops the bounds of a staging model's columns that no model
 // looks it up by any more (the merges stop keeping them, so they would be
 // wrong if a model came back to them) and, with create, makes those of its
 // look-up columns that are missing (a model started looking it up by a new
 // column) from its state.
+//
+// A bound whose hashes another DuckDB made (boundsHash) is dropped too,
+// and made again with create.
 func keepBounds(ctx context.Context, conn *sql.Conn, m *Model, create bool) error {
 	e := m.snap.entity
-	rows, err := conn.QueryContext(ctx, "SELECT table_name FROM duckdb_tables() WHERE schema_name = '_hlwarn' AND starts_with(table_name, ?)", "bound_"+e.Name+"__")
+	hash, err := boundsHash(ctx, conn)
+	if err != nil {
+		return err
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT table_name, coalesce(comment, '') FROM duckdb_tables() WHERE schema_name = '_hlwarn' AND starts_with(table_name, ?)", "bound_"+e.Name+"__")
 	if err != nil {
 		return err
 	}
 	have := map[string]bool{}
+	var stmts []string
 	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
+		var t, made string
+		if err := rows.Scan(&t, &made); err != nil {
 			rows.Close()
 			return err
 		}
-		have[strings.TrimPrefix(t, "bound_"+e.Name+"__")] = true
+		c := strings.TrimPrefix(t, "bound_"+e.Name+"__")
+		if made == hash && slices.Contains(m.snap.bounds, c) {
+			have[c] = true
+		} else {
+			stmts = append(stmts, "DROP TABLE "+boundTable(e, c))
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	var stmts []string
-	for c := range have {
-		if !slices.Contains(m.snap.bounds, c) {
-			stmts = append(stmts, "DROP TABLE "+boundTable(e, c))
-		}
-	}
 	for _, c := range m.snap.bounds {
 		if create && !have[c] {
-			stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s AS %s", boundTable(e, c), boundQuery(c, stateTable(m))))
+			stmts = append(stmts, makeBound(e, c, stateTable(m), hash)...)
 		}
 	}
 	if len(stmts) == 0 {
