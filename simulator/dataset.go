@@ -120,8 +120,23 @@ func (em *Emitter) Merge(other *Emitter) {
 // dataset sorts the collected versions into a Dataset and checks that no
 // (key, updated_at) pair was generated twice.
 func (em *Emitter) dataset(cfg Config) (*Dataset, error) {
+	if err := sortRecords(em.records); err != nil {
+		return nil, err
+	}
+	for _, e := range schemas.Entities() {
+		if _, ok := em.records[e.Name]; !ok {
+			em.records[e.Name] = nil
+		}
+	}
+	slices.SortFunc(em.truth, compareTruth)
+	return &Dataset{Config: cfg, records: em.records, Truth: em.truth}, nil
+}
+
+// sortRecords orders each entity's versions by (updated_at, key) and checks
+// that no (key, updated_at) pair is there twice.
+func sortRecords(records map[string][]Record) error {
 	var dups []string
-	for name, recs := range em.records {
+	for name, recs := range records {
 		slices.SortFunc(recs, func(a, b Record) int {
 			return cmp.Or(a.UpdatedAt.Compare(b.UpdatedAt), cmp.Compare(a.Key, b.Key))
 		})
@@ -132,15 +147,9 @@ func (em *Emitter) dataset(cfg Config) (*Dataset, error) {
 		}
 	}
 	if len(dups) > 0 {
-		return nil, fmt.Errorf("simulator generated %d versions twice, e.g. %s", len(dups), strings.Join(dups[:min(3, len(dups))], "; "))
+		return fmt.Errorf("simulator generated %d versions twice, e.g. %s", len(dups), strings.Join(dups[:min(3, len(dups))], "; "))
 	}
-	for _, e := range schemas.Entities() {
-		if _, ok := em.records[e.Name]; !ok {
-			em.records[e.Name] = nil
-		}
-	}
-	slices.SortFunc(em.truth, compareTruth)
-	return &Dataset{Config: cfg, records: em.records, Truth: em.truth}, nil
+	return nil
 }
 
 // tombstoneJSON is the contract's deletion: key fields, updated_at, deleted.
