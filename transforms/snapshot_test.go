@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -155,6 +157,42 @@ func checkBounds(t *testing.T, dir string, asOf schemas.Date) {
 				t.Errorf("%s: lookup_%s_by_%s: %d rows, a plain filter: %d; %s", end, l.entity, l.column, len(got), len(want), firstDiff(got, want))
 			}
 		}
+	}
+}
+
+// TestMergeRefusesAStrayRawFolder: a night's merge reads the ingest_date=
+// folders of the nights since its last build, by name; a folder so named
+// whose date does not parse fails the merge with a message naming it and
+// what to do, and leaves the state as it was, and the merge goes on once
+// it is gone.
+func TestMergeRefusesAStrayRawFolder(t *testing.T) {
+	t.Parallel()
+	dir := freshDataDir(t)
+	p := loadProject(t)
+	e := openEngine(t, p, dir, 0)
+	defer e.Close()
+	days := lakeDays()
+	sel := []string{"stg_refunds"}
+	run(t, e, transforms.RunOptions{AsOf: days[10], Select: sel})
+	stray := filepath.Join(dir, "raw", "refunds", "ingest_date=2026-13-45")
+	if err := os.MkdirAll(stray, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Run(context.Background(), transforms.RunOptions{AsOf: days[11], Select: sel})
+	if err == nil {
+		t.Fatal("the merge with a stray folder succeeded")
+	}
+	for _, m := range res.Models {
+		if m.Model == "stg_refunds" && (m.Status != transforms.StatusFailed || m.Err == nil ||
+			!strings.Contains(m.Err.Error(), stray) || !strings.Contains(m.Err.Error(), "move this one out of raw/")) {
+			t.Fatalf("stg_refunds %s: %v; want it failed with an error naming %s and what to do", m.Status, m.Err, stray)
+		}
+	}
+	if err := os.Remove(stray); err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(run(t, e, transforms.RunOptions{AsOf: days[11], Select: sel}))["stg_refunds"]; got != transforms.StatusOK {
+		t.Errorf("stg_refunds %s once the folder is gone; want %s", got, transforms.StatusOK)
 	}
 }
 
