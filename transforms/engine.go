@@ -198,7 +198,7 @@ func firstBad(m *Model, bad map[string]bool) string {
 // prepare creates the sources and the engine's own tables and sets the
 // variables for the as-of date.
 func (e *Engine) prepare(ctx context.Context, conn *sql.Conn, asOf schemas.Date) error {
-	if err := execAll(ctx, conn, "creating sources", sourceStatements(e.opt.DataDir)); err != nil {
+	if err := execAll(ctx, conn, "creating sources", sourceStatements(e.opt.DataDir, e.p.rawReads())); err != nil {
 		return err
 	}
 	return prepareSession(ctx, conn, e.p.Params, asOf)

@@ -110,7 +110,7 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 		// The rebuild makes every bound again; one no model looks up by
 		// any more goes now, or it would be stale when one did again.
 		if err = keepBounds(ctx, conn, m, false); err == nil {
-			err = rebuildSnapshot(ctx, conn, m)
+			err = rebuildSnapshot(ctx, conn, m, dataDir)
 		}
 	}
 	if err != nil {
@@ -136,11 +136,12 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 }
 
 // rebuildSnapshot computes the state from every raw version up to the end
-// of the as-of day.
-func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model) error {
+// of the as-of day, through the entity's raw view, made for it (rawView).
+func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, dataDir string) error {
 	e := m.snap.entity
 	src := fmt.Sprintf("(SELECT * EXCLUDE (_run_id), %s AS _key FROM raw.%s WHERE updated_at < getvariable('as_of_end'))", keyExpr(e), e.Name)
 	stmts := []string{
+		rawView(dataDir, e),
 		// In the order of the versions' times (after the cluster columns),
 		// as the nightly merges then append: a filter on a recent time
 		// skips old row groups by their min/max.

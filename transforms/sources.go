@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	_ "github.com/duckdb/duckdb-go/v2" // the DuckDB driver
@@ -34,21 +35,57 @@ func emptyRaw(e *schemas.Entity) string {
 	return "SELECT " + strings.Join(cols, ", ") + " WHERE false"
 }
 
-// sourceStatements make the schema raw, one view per entity over its
-// Parquet files, and the schema ref with the reference data models may read.
-func sourceStatements(dataDir string) []string {
+// sourceStatements make the schema raw, with a view over the Parquet files
+// of each of entities (rawView), dropping the others' (a warehouse keeps its
+// views; one from another data folder would read that folder), and the
+// schema ref with the reference data models may read.
+func sourceStatements(dataDir string, entities []string) []string {
 	stmts := []string{"CREATE SCHEMA IF NOT EXISTS raw"}
 	for _, e := range schemas.Entities() {
-		glob := filepath.Join(dataDir, "raw", e.Name, "*", "*.parquet")
-		body := emptyRaw(e)
-		if m, _ := filepath.Glob(glob); len(m) > 0 {
-			// ingest_date= names the folder a run wrote to; it is no field
-			// of the record, so DuckDB must not add it as a column.
-			body = fmt.Sprintf("SELECT * FROM read_parquet('%s', union_by_name = true, hive_partitioning = false)", strings.ReplaceAll(glob, "'", "''"))
+		if slices.Contains(entities, e.Name) {
+			stmts = append(stmts, rawView(dataDir, e))
+		} else {
+			stmts = append(stmts, "DROP VIEW IF EXISTS raw."+e.Name)
 		}
-		stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", e.Name, body))
 	}
 	return append(stmts, calendarStatements()...)
+}
+
+// rawReads are the entities whose raw versions some model other than their
+// staging reads (raw.<entity> among its dependencies).
+func (p *Project) rawReads() []string {
+	var out []string
+	for _, m := range p.Models {
+		if m.snap != nil {
+			continue
+		}
+		for _, d := range m.Deps {
+			if e, ok := strings.CutPrefix(d, "raw."); ok && !slices.Contains(out, e) {
+				out = append(out, e)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// rawView makes raw.<entity>, a view over every Parquet file the runs
+// landed for it. DuckDB binds a view when it is made, reading the schema
+// of every file (union_by_name: a file from before the contract grew
+// lacks the new fields), so the cost grows with the nights landed: at a
+// year of nightly runs, 1.1 s for the 30 entities against 0.05 s for
+// five runs. The engine makes the views of the entities its models read
+// raw (Project.rawReads) when it opens, and a staging model's when it
+// rebuilds its state from raw.
+func rawView(dataDir string, e *schemas.Entity) string {
+	glob := filepath.Join(dataDir, "raw", e.Name, "*", "*.parquet")
+	body := emptyRaw(e)
+	if m, _ := filepath.Glob(glob); len(m) > 0 {
+		// ingest_date= names the folder a run wrote to; it is no field
+		// of the record, so DuckDB must not add it as a column.
+		body = fmt.Sprintf("SELECT * FROM read_parquet('%s', union_by_name = true, hive_partitioning = false)", strings.ReplaceAll(glob, "'", "''"))
+	}
+	return fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", e.Name, body)
 }
 
 // calendarStatements make ref.calendar from the embedded working-day
