@@ -189,19 +189,25 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 	}
 	// A run that started the day before may land versions after midnight.
 	since--
-	files, err := landedSince(dataDir, e.Name, since)
-	if err != nil || len(files) == 0 {
+	files, landed, err := landedSince(dataDir, e.Name, since)
+	if err != nil || !landed {
 		return false, err
 	}
-	quoted := make([]string, len(files))
-	for i, f := range files {
-		quoted[i] = literal(f)
+	// Nothing landed since: the merge takes no versions, and moves the
+	// state on to the as-of date as any other night.
+	from := fmt.Sprintf("(SELECT *, CAST(NULL AS DATE) AS ingest_date FROM (%s))", emptyRaw(e))
+	if len(files) > 0 {
+		quoted := make([]string, len(files))
+		for i, f := range files {
+			quoted[i] = literal(f)
+		}
+		from = fmt.Sprintf("read_parquet([%s], hive_partitioning = true, union_by_name = true)", strings.Join(quoted, ", "))
 	}
 	// Two disjoint scans rather than one with OR, so that each filter reaches
 	// the Parquet reader and skips row groups by their min/max statistics:
 	// versions updated since prev, and older versions landed after the state.
-	scan := fmt.Sprintf("SELECT * EXCLUDE (ingest_date, _run_id), %s AS _key FROM read_parquet([%s], hive_partitioning = true, union_by_name = true) WHERE ingest_date >= DATE '%s'",
-		keyExpr(e), strings.Join(quoted, ", "), since)
+	scan := fmt.Sprintf("SELECT * EXCLUDE (ingest_date, _run_id), %s AS _key FROM %s WHERE ingest_date >= DATE '%s'",
+		keyExpr(e), from, since)
 	endPrev := fmt.Sprintf("TIMESTAMPTZ '%s 00:00:00+08:00'", prev.AddDays(1))
 	delta := fmt.Sprintf("(%[1]s AND updated_at >= %[2]s AND updated_at < getvariable('as_of_end') UNION ALL %[1]s AND updated_at < %[2]s AND _ingested_at > %[3]s)",
 		scan, endPrev, uptoLit)
@@ -260,21 +266,21 @@ SELECT * EXCLUDE (_key, _ingested_at) FROM temp._merged UNION ALL BY NAME SELECT
 }
 
 // landedSince lists the raw files of an entity that runs landed from the
-// day since on: those of its ingest_date= folders dated since or later. A
-// night's merge reads them only, and lists no more than their folders: a
-// glob over every folder and a filter on ingest_date, as before, made each
-// of the 30 merges list and match a folder per night of history (0.06 s
-// each at a year of nightly runs).
-func landedSince(dataDir, entity string, since schemas.Date) ([]string, error) {
+// day since on: those of its ingest_date= folders dated since or later;
+// landed says whether any run landed it at all (an ingest_date= folder). A
+// night's merge reads those files only, and lists no more than the
+// folders' names: a glob over every folder and a filter on ingest_date, as
+// before, made each of the 30 merges list and match a folder per night of
+// history (0.06 s each at a year of nightly runs).
+func landedSince(dataDir, entity string, since schemas.Date) (files []string, landed bool, err error) {
 	dir := filepath.Join(dataDir, "raw", entity)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var files []string
 	for _, d := range entries {
 		day, ok := strings.CutPrefix(d.Name(), "ingest_date=")
 		if !d.IsDir() || !ok {
@@ -282,18 +288,19 @@ func landedSince(dataDir, entity string, since schemas.Date) ([]string, error) {
 		}
 		on, err := schemas.ParseDate(day)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v; the extractor names its folders ingest_date=YYYY-MM-DD, so move this one out of raw/", filepath.Join(dir, d.Name()), err)
+			return nil, false, fmt.Errorf("%s: %v; the extractor names its folders ingest_date=YYYY-MM-DD, so move this one out of raw/", filepath.Join(dir, d.Name()), err)
 		}
+		landed = true
 		if on < since {
 			continue
 		}
 		m, err := filepath.Glob(filepath.Join(dir, d.Name(), "*.parquet"))
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		files = append(files, m...)
 	}
-	return files, nil
+	return files, landed, nil
 }
 
 // mergeBound keeps a look-up column's bound (childLookupMacro) with a

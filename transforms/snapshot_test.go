@@ -196,6 +196,40 @@ func TestMergeRefusesAStrayRawFolder(t *testing.T) {
 	}
 }
 
+// TestMergeWithNothingLanded: a night on which no run landed anything new
+// for an entity still moves its state on to the as-of date (an empty
+// merge), as a night with versions does.
+func TestMergeWithNothingLanded(t *testing.T) {
+	t.Parallel()
+	dir := freshDataDir(t)
+	p := loadProject(t)
+	e := openEngine(t, p, dir, 0)
+	days := lakeDays()
+	sel := []string{"stg_refunds"}
+	run(t, e, transforms.RunOptions{AsOf: days[10], Select: sel})
+	e.Close()
+	// The lake's only run now looks as if it landed long before.
+	folders, err := filepath.Glob(filepath.Join(dir, "raw", "refunds", "ingest_date=*"))
+	if err != nil || len(folders) != 1 {
+		t.Fatalf("refunds folders %v (%v); want the lake's one", folders, err)
+	}
+	if err := os.Rename(folders[0], filepath.Join(dir, "raw", "refunds", "ingest_date=2000-01-01")); err != nil {
+		t.Fatal(err)
+	}
+	before := queryStrings(t, warehouse(dir), "SELECT * FROM stg_refunds ORDER BY ALL")
+	e = openEngine(t, p, dir, 0)
+	if got := statuses(run(t, e, transforms.RunOptions{AsOf: days[12], Select: sel}))["stg_refunds"]; got != transforms.StatusOK {
+		t.Errorf("stg_refunds %s; want %s", got, transforms.StatusOK)
+	}
+	e.Close()
+	if got := queryStrings(t, warehouse(dir), "SELECT as_of FROM _hlwarn.snapshots WHERE model = 'stg_refunds'"); len(got) != 1 || !strings.HasPrefix(got[0], days[12].String()) {
+		t.Errorf("stg_refunds' state is as of %v; want %s", got, days[12])
+	}
+	if after := queryStrings(t, warehouse(dir), "SELECT * FROM stg_refunds ORDER BY ALL"); len(before) == 0 || !slices.Equal(before, after) {
+		t.Errorf("stg_refunds changed with nothing landed: %d rows, then %d", len(before), len(after))
+	}
+}
+
 // TestStateClustered: the declaration events' state is kept sorted by step
 // (then version time), so a model reading one step skips the others' row
 // groups. The nightly merges append at the end; once the appended rows
