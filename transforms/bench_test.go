@@ -21,7 +21,7 @@ import (
 // chunkDeclDays is the most declaration-days the simulator is asked for at
 // once: it holds its whole period in memory, and thirty district days
 // (20,000 declarations a day) take 2 GiB of live heap, 4.5 GB resident;
-// ninety take 6.3 GiB and 15 GB (20 GB at the peak of a lake's build),
+// ninety take 6.3 GiB and 15 GB (18–20 GB at the peak of a lake's build),
 // which still fits the 24 GiB machine.
 const chunkDeclDays = 90 * 20000
 

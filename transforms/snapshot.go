@@ -136,12 +136,17 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 }
 
 // rebuildSnapshot computes the state from every raw version up to the end
-// of the as-of day, through the entity's raw view, made for it (rawView).
+// of the as-of day, through the entity's raw view, made for it from the
+// data folder's files (rawView); the fixture harness, which has no data
+// folder, makes raw.<entity> itself from the fixture's rows.
 func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, dataDir string) error {
 	e := m.snap.entity
 	src := fmt.Sprintf("(SELECT * EXCLUDE (_run_id), %s AS _key FROM raw.%s WHERE updated_at < getvariable('as_of_end'))", keyExpr(e), e.Name)
-	stmts := []string{
-		rawView(dataDir, e),
+	var stmts []string
+	if dataDir != "" {
+		stmts = append(stmts, rawView(dataDir, e))
+	}
+	stmts = append(stmts,
 		// In the order of the versions' times (after the cluster columns),
 		// as the nightly merges then append: a filter on a recent time
 		// skips old row groups by their min/max.
@@ -150,12 +155,12 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, dataDir stri
 		// evaluate in full on their next build.
 		fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT CAST(NULL AS DATE) AS replaced_on, * FROM %s LIMIT 0", replacedTable(m), stateTable(m)),
 		bumpEpoch(e.Name),
-		"DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'",
+		"DELETE FROM _hlwarn.snapshots WHERE model = '"+m.Name+"'",
 		// The newest landing the state holds: every raw row landed up to it
 		// is reflected (an older repeat landed later only makes the next
 		// merge read a little more), and it costs no second scan of raw.
 		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), (SELECT max(_ingested_at) FROM %s)", m.Name, stateTable(m)),
-	}
+	)
 	hash, err := boundsHash(ctx, conn)
 	if err != nil {
 		return err
