@@ -119,7 +119,7 @@ func (d *Dataset) Carry(carried *Dataset) (*Dataset, error) {
 		merged[name] = append(slices.Clone(d.records[name]), recs...)
 	}
 	if err := sortRecords(merged); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("simulator: carrying versions into %s–%s: %w; carry only what Until split off at this piece's first day, once", d.Config.Start, d.Config.LastDay(), err)
 	}
 	for name, recs := range merged {
 		out.records[name] = recs

@@ -161,12 +161,14 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, dataDir stri
 		// merge read a little more), and it costs no second scan of raw.
 		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), (SELECT max(_ingested_at) FROM %s)", m.Name, stateTable(m)),
 	)
-	hash, err := boundsHash(ctx, conn)
-	if err != nil {
-		return err
-	}
-	for _, c := range m.snap.bounds {
-		stmts = append(stmts, makeBound(e, c, stateTable(m), hash)...)
+	if len(m.snap.bounds) > 0 {
+		hash, err := boundsHash(ctx, conn)
+		if err != nil {
+			return err
+		}
+		for _, c := range m.snap.bounds {
+			stmts = append(stmts, makeBound(e, c, stateTable(m), hash)...)
+		}
 	}
 	if len(clusterBy[e.Name]) > 0 {
 		stmts = append(stmts, markSorted(m))
@@ -365,32 +367,38 @@ func makeBound(e *schemas.Entity, column, state, hash string) []string {
 // and made again with create.
 func keepBounds(ctx context.Context, conn *sql.Conn, m *Model, create bool) error {
 	e := m.snap.entity
-	hash, err := boundsHash(ctx, conn)
+	rows, err := conn.QueryContext(ctx, "SELECT table_name, coalesce(comment, '') FROM duckdb_tables() WHERE schema_name = '_hlwarn' AND starts_with(table_name, ?)", "bound_"+e.Name+"__")
 	if err != nil {
 		return err
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT table_name, coalesce(comment, '') FROM duckdb_tables() WHERE schema_name = '_hlwarn' AND starts_with(table_name, ?)", "bound_"+e.Name+"__")
+	made := map[string]string{} // column → the hash function its bound was made by
+	for rows.Next() {
+		var t, by string
+		if err := rows.Scan(&t, &by); err != nil {
+			rows.Close()
+			return err
+		}
+		made[strings.TrimPrefix(t, "bound_"+e.Name+"__")] = by
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(made) == 0 && len(m.snap.bounds) == 0 {
+		return nil // most entities: no bound kept, none to keep
+	}
+	hash, err := boundsHash(ctx, conn)
 	if err != nil {
 		return err
 	}
 	have := map[string]bool{}
 	var stmts []string
-	for rows.Next() {
-		var t, made string
-		if err := rows.Scan(&t, &made); err != nil {
-			rows.Close()
-			return err
-		}
-		c := strings.TrimPrefix(t, "bound_"+e.Name+"__")
-		if made == hash && slices.Contains(m.snap.bounds, c) {
+	for c, by := range made {
+		if by == hash && slices.Contains(m.snap.bounds, c) {
 			have[c] = true
 		} else {
 			stmts = append(stmts, "DROP TABLE "+boundTable(e, c))
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	for _, c := range m.snap.bounds {
 		if create && !have[c] {
