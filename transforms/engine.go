@@ -195,13 +195,13 @@ func firstBad(m *Model, bad map[string]bool) string {
 	return ""
 }
 
-// prepare creates the sources and the engine's own tables and sets the
-// variables for the as-of date.
+// prepare creates the engine's own tables, sets the variables for the
+// as-of date and creates the sources.
 func (e *Engine) prepare(ctx context.Context, conn *sql.Conn, asOf schemas.Date) error {
-	if err := execAll(ctx, conn, "creating sources", sourceStatements(e.opt.DataDir, e.p.rawReads())); err != nil {
+	if err := prepareSession(ctx, conn, e.p.Params, asOf); err != nil {
 		return err
 	}
-	return prepareSession(ctx, conn, e.p.Params, asOf)
+	return mirrorSources(ctx, conn, e.opt.DataDir, e.p.rawReads())
 }
 
 // prepareSession creates the engine's own tables if missing and sets the

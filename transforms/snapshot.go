@@ -136,14 +136,16 @@ func buildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions,
 }
 
 // rebuildSnapshot computes the state from every raw version up to the end
-// of the as-of day, through the entity's raw view, made for it from the
-// data folder's files (rawView); the fixture harness, which has no data
-// folder, makes raw.<entity> itself from the fixture's rows.
+// of the as-of day, through the entity's raw view: of its mirror, when
+// models read it raw (the run brought it to the files before its models),
+// else made for it from the data folder's files (rawView); the fixture
+// harness, which has no data folder, makes raw.<entity> itself from the
+// fixture's rows.
 func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, dataDir string) error {
 	e := m.snap.entity
 	src := fmt.Sprintf("(SELECT * EXCLUDE (_run_id), %s AS _key FROM raw.%s WHERE updated_at < getvariable('as_of_end'))", keyExpr(e), e.Name)
 	var stmts []string
-	if dataDir != "" {
+	if dataDir != "" && !mirrorExists(ctx, conn, e) {
 		stmts = append(stmts, rawView(dataDir, e))
 	}
 	stmts = append(stmts,

@@ -27,26 +27,35 @@ func duckType(k schemas.Kind) string {
 // emptyRaw is a typed, empty relation with the raw layer's columns of e,
 // for an entity that has landed nothing yet.
 func emptyRaw(e *schemas.Entity) string {
-	cols := make([]string, 0, len(e.Fields)+3)
-	for _, f := range e.Fields {
-		cols = append(cols, fmt.Sprintf("CAST(NULL AS %s) AS %s", duckType(f.Kind), f.Name))
+	var cols []string
+	for _, c := range rawColumns(e) {
+		cols = append(cols, fmt.Sprintf("CAST(NULL AS %s) AS %s", c.typ, c.name))
 	}
-	cols = append(cols, "CAST(NULL AS JSON) AS extra", "CAST(NULL AS VARCHAR) AS _run_id", "CAST(NULL AS TIMESTAMPTZ) AS _ingested_at")
 	return "SELECT " + strings.Join(cols, ", ") + " WHERE false"
 }
 
+// rawColumn is a column of the raw layer: its name and DuckDB type.
+type rawColumn struct{ name, typ string }
+
+// rawColumns are the raw layer's columns of e: the contract's fields, then
+// what the raw writer adds (the record's unknown fields, the run, when it
+// landed).
+func rawColumns(e *schemas.Entity) []rawColumn {
+	cols := make([]rawColumn, 0, len(e.Fields)+3)
+	for _, f := range e.Fields {
+		cols = append(cols, rawColumn{f.Name, duckType(f.Kind)})
+	}
+	return append(cols, rawColumn{"extra", "JSON"}, rawColumn{"_run_id", "VARCHAR"}, rawColumn{"_ingested_at", "TIMESTAMPTZ"})
+}
+
 // sourceStatements make the schema raw, with a view over the Parquet files
-// of each of entities (rawView), dropping the others' (a warehouse keeps its
-// views; one from another data folder would read that folder), and the
-// schema ref with the reference data models may read.
-func sourceStatements(dataDir string, entities []string) []string {
+// of every entity (rawView), and the schema ref with the reference data
+// models may read: the sources of the plain script (Project.Script). The
+// engine reads raw through its mirror (mirrorSources).
+func sourceStatements(dataDir string) []string {
 	stmts := []string{"CREATE SCHEMA IF NOT EXISTS raw"}
 	for _, e := range schemas.Entities() {
-		if slices.Contains(entities, e.Name) {
-			stmts = append(stmts, rawView(dataDir, e))
-		} else {
-			stmts = append(stmts, "DROP VIEW IF EXISTS raw."+e.Name)
-		}
+		stmts = append(stmts, rawView(dataDir, e))
 	}
 	return append(stmts, calendarStatements()...)
 }
@@ -72,11 +81,11 @@ func (p *Project) rawReads() []string {
 // rawView makes raw.<entity>, a view over every Parquet file the runs
 // landed for it. DuckDB binds a view when it is made, reading the schema
 // of every file (union_by_name: a file from before the contract grew
-// lacks the new fields), so the cost grows with the nights landed: at a
-// year of nightly runs, 1.1 s for the 30 entities against 0.05 s for
-// five runs. The engine makes the views of the entities its models read
-// raw (Project.rawReads) when it opens, and a staging model's when it
-// rebuilds its state from raw.
+// lacks the new fields), and every statement reading it opens every file,
+// so the cost grows with the nights landed: at a year of nightly runs,
+// 1.1 s to make the 30 entities' views against 0.05 s for five runs. The
+// engine makes one for a staging model whose entity has no mirror when it
+// rebuilds its state from raw; the plain script makes them all.
 func rawView(dataDir string, e *schemas.Entity) string {
 	glob := filepath.Join(dataDir, "raw", e.Name, "*", "*.parquet")
 	body := emptyRaw(e)
