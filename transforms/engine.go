@@ -210,7 +210,6 @@ func (e *Engine) prepare(ctx context.Context, conn *sql.Conn, asOf schemas.Date)
 // platform time (+08:00), a timestamp's date does not depend on the host.
 func prepareSession(ctx context.Context, conn *sql.Conn, params Params, asOf schemas.Date) error {
 	stmts := append([]string{
-		"SET TimeZone = 'Asia/Shanghai'",
 		"CREATE SCHEMA IF NOT EXISTS _hlwarn",
 		`CREATE TABLE IF NOT EXISTS _hlwarn.intervals (model VARCHAR, partition_date DATE, rows BIGINT, PRIMARY KEY (model, partition_date))`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.snapshots (model VARCHAR PRIMARY KEY, as_of DATE, ingested_upto TIMESTAMPTZ)`,
@@ -220,8 +219,16 @@ func prepareSession(ctx context.Context, conn *sql.Conn, params Params, asOf sch
 		`CREATE TABLE IF NOT EXISTS _hlwarn.clustered (model VARCHAR PRIMARY KEY, sorted_rows BIGINT, appended BIGINT)`,
 		`CREATE TABLE IF NOT EXISTS _hlwarn.model_runs (as_of DATE, model VARCHAR, status VARCHAR, rows BIGINT, seconds DOUBLE, error VARCHAR, finished_at TIMESTAMPTZ)`,
 		`CREATE TABLE IF NOT EXISTS mart_data_quality (as_of DATE, model VARCHAR, test VARCHAR, severity VARCHAR, status VARCHAR, failing_rows BIGINT)`,
-	}, params.setVariables(asOf)...)
+	}, sessionStatements(params, asOf)...)
 	return execAll(ctx, conn, "preparing the warehouse", stmts)
+}
+
+// sessionStatements set a connection's time zone and the variables for the
+// as-of date: what a model's SQL reads of its session. DuckDB keeps both
+// per connection, so every connection that evaluates models or views sets
+// them (a view of the rule facts read on a bare connection has no as_of).
+func sessionStatements(params Params, asOf schemas.Date) []string {
+	return append([]string{"SET TimeZone = 'Asia/Shanghai'"}, params.setVariables(asOf)...)
 }
 
 // built is what building one model did.

@@ -450,6 +450,22 @@ func TestPublishDeterministic(t *testing.T) {
 	}
 	sameParquet(t, "rerun in the same folder", want, buildParquet(t, first, b2))
 	sameParquet(t, "run in a fresh folder", want, buildParquet(t, fresh, b3))
+	// The rule facts are views of the as-of date: published, every row
+	// carries it (the tables are written on connections of their own).
+	var warnings int64
+	for _, f := range []string{"fact_deadline_breach", "fact_procedure_deviation", "fact_relationship_anomaly"} {
+		got := queryStrings(t, filepath.Join(first, "marts", b1, "marts.duckdb"),
+			fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE as_of IS DISTINCT FROM DATE '%s') FROM %s", asOf, f))
+		var n, other int64
+		fmt.Sscanf(got[0], "%d|%d", &n, &other)
+		if other != 0 {
+			t.Errorf("published %s: %d of %d rows not as of %s", f, other, n, asOf)
+		}
+		warnings += n
+	}
+	if warnings == 0 {
+		t.Error("the build published no warnings")
+	}
 }
 
 // TestTransformChild is the child process of TestKillDuringTransform; it

@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -12,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hlwarn/hlwarn/internal/durable"
 	"github.com/hlwarn/hlwarn/schemas"
@@ -53,30 +56,38 @@ func (e *Engine) publish(ctx context.Context, conn *sql.Conn, asOf schemas.Date)
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return "", fmt.Errorf("creating the build folder: %w", err)
 	}
+	e.opt.Logger.Debug("publishing", "build", id, "as_of", asOf)
 	info := BuildInfo{Build: id, AsOf: asOf, Tables: map[string]int64{}}
 	dbPath := filepath.Join(tmp, "marts.duckdb")
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH '%s' AS pub", dbPath)); err != nil {
 		return "", fmt.Errorf("creating marts.duckdb: %w", err)
 	}
-	for _, t := range e.p.Published() {
-		// Sorted once, into marts.duckdb; the Parquet file is written from
-		// that table in its order, so the same rows give the same bytes.
-		stmts := []string{
-			fmt.Sprintf("CREATE TABLE pub.%[1]s AS SELECT * FROM main.%[1]s ORDER BY %[2]s", t, e.p.publishOrder(t)),
-			fmt.Sprintf("COPY (SELECT * FROM pub.%[1]s) TO '%[2]s' (FORMAT parquet, COMPRESSION zstd)", t, filepath.Join(tmp, t+".parquet")),
-		}
-		for _, s := range stmts {
-			if _, err := conn.ExecContext(ctx, s); err != nil {
-				conn.ExecContext(context.WithoutCancel(ctx), "DETACH pub")
-				return "", fmt.Errorf("publishing %s: %w", t, err)
-			}
-		}
-		n, err := count(ctx, conn, "main."+t)
-		if err != nil {
-			return "", err
-		}
-		info.Tables[t] = n
-		e.opt.Logger.Debug("published table", "build", id, "table", t, "rows", n)
+	// Two tables at a time, each on a connection of its own: DuckDB writes
+	// a table into marts.duckdb on one thread, and the two biggest take
+	// most of the time (at a year, the voucher checks 1.0 s and the
+	// deadline breaches 0.7 s of 2.6 s). The biggest go first (by the rows
+	// of the current build), so no big one starts last.
+	tables := e.p.Published()
+	if cur, err := ReadBuildInfo(filepath.Join(marts, "current")); err == nil {
+		slices.SortStableFunc(tables, func(a, b string) int { return cmp.Compare(cur.Tables[b], cur.Tables[a]) })
+	}
+	rows := make([]int64, len(tables))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(publishWorkers)
+	for i, t := range tables {
+		g.Go(func() error {
+			n, err := e.publishTable(gctx, t, tmp, asOf)
+			rows[i] = n
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "DETACH pub")
+		return "", err
+	}
+	for i, t := range tables {
+		info.Tables[t] = rows[i]
+		e.opt.Logger.Debug("published table", "build", id, "table", t, "rows", rows[i])
 	}
 	if _, err := conn.ExecContext(ctx, "DETACH pub"); err != nil {
 		return "", fmt.Errorf("closing marts.duckdb: %w", err)
@@ -98,6 +109,33 @@ func (e *Engine) publish(ctx context.Context, conn *sql.Conn, asOf schemas.Date)
 	e.prune(marts, id)
 	e.opt.Logger.Info("published", "build", id, "as_of", asOf, "tables", len(info.Tables))
 	return id, nil
+}
+
+// publishWorkers is how many tables a publish writes at a time.
+const publishWorkers = 2
+
+// publishTable writes one published table into the build folder tmp, on
+// a connection of its own set up as the run's (a published view reads the
+// as-of date), into marts.duckdb (attached as pub) and as Parquet, and
+// reports its rows.
+func (e *Engine) publishTable(ctx context.Context, t, tmp string, asOf schemas.Date) (int64, error) {
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	// Sorted once, into marts.duckdb; the Parquet file is written from
+	// that table in its order, so the same rows give the same bytes.
+	stmts := append(sessionStatements(e.p.Params, asOf),
+		fmt.Sprintf("CREATE TABLE pub.%[1]s AS SELECT * FROM main.%[1]s ORDER BY %[2]s", t, e.p.publishOrder(t)),
+		fmt.Sprintf("COPY (SELECT * FROM pub.%[1]s) TO '%[2]s' (FORMAT parquet, COMPRESSION zstd)", t, filepath.Join(tmp, t+".parquet")),
+	)
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return 0, fmt.Errorf("publishing %s: %w", t, err)
+		}
+	}
+	return count(ctx, conn, "pub."+t)
 }
 
 // publishOrder is the order a published table is written in: the columns
