@@ -15,8 +15,8 @@ import (
 
 // The raw mirror is the warehouse's copy of the raw versions of each entity
 // some model reads raw (Project.rawReads): _hlwarn.raw_<entity> holds the
-// rows of every Parquet file the runs landed for it, and raw.<entity> is a
-// view of it. A model reading raw versions reads a DuckDB table, not a
+// rows of every Parquet file the runs landed for it (in its ingest_date=
+// folders, which the merges read too), and raw.<entity> is a view of it. A model reading raw versions reads a DuckDB table, not a
 // file per night: at a year of nightly runs, a view over the files opened
 // 365 footers in every statement that read it (0.06 s before the first
 // row) and scanned text keys it could not skip; from the mirror, the
@@ -174,9 +174,13 @@ func syncMirror(ctx context.Context, conn *sql.Conn, dataDir string, e *schemas.
 		}
 		from := fmt.Sprintf("read_parquet([%s], union_by_name = true, hive_partitioning = false, filename = '_hlwarn_file')", strings.Join(paths, ", "))
 		stmts = append(stmts,
-			// In the files' order (their folders' dates): a filter on a
-			// recent version time skips the old row groups.
+			// Both threads writing, in no set order: the models read a
+			// mirror by key and by version time, which is in no file's
+			// order either (the first run's copy of the 7-day district
+			// lake's 480,000 vouchers: 0.80 → 0.40 s).
+			"SET preserve_insertion_order = false",
 			fmt.Sprintf("INSERT INTO %s BY NAME SELECT * EXCLUDE (_hlwarn_file) FROM %s", mirrorTable(e), from),
+			"RESET preserve_insertion_order",
 			fmt.Sprintf(`INSERT INTO %s
 SELECT %s, f.file, f.bytes, coalesce(n.rows, 0)
 FROM (VALUES %s) AS f(file, path, bytes)
@@ -186,6 +190,8 @@ LEFT JOIN (SELECT _hlwarn_file AS path, count(*) AS rows FROM %s GROUP BY ALL) A
 	if len(stmts) == 0 {
 		return nil
 	}
+	// The setting is the database's: a publish writes its tables in order.
+	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET preserve_insertion_order")
 	if err := inTx(ctx, conn, stmts); err != nil {
 		if strings.Contains(err.Error(), "does not have a column") {
 			return fmt.Errorf("%w; the raw files hold a field this contract does not know: run the hlwarn version whose contract landed them", err)
