@@ -87,7 +87,9 @@ func (p *Project) rawReads() []string {
 // engine makes one for a staging model whose entity has no mirror when it
 // rebuilds its state from raw; the plain script makes them all.
 func rawView(dataDir string, e *schemas.Entity) string {
-	glob := filepath.Join(dataDir, "raw", e.Name, "*", "*.parquet")
+	// The files of the ingest_date= folders, as the merges read them
+	// (landedSince): a rebuilt state must equal a carried one.
+	glob := filepath.Join(dataDir, "raw", e.Name, "ingest_date=*", "*.parquet")
 	body := emptyRaw(e)
 	if m, _ := filepath.Glob(glob); len(m) > 0 {
 		// ingest_date= names the folder a run wrote to; it is no field
