@@ -169,10 +169,10 @@ func syncMirror(ctx context.Context, conn *sql.Conn, dataDir string, e *schemas.
 		paths := make([]string, len(add))
 		listed := make([]string, len(add))
 		for i, f := range add {
-			paths[i] = literal(filepath.Join(base, filepath.FromSlash(f.name)))
-			listed[i] = fmt.Sprintf("(%s, %s, %d)", literal(f.name), paths[i], f.bytes)
+			paths[i] = filepath.Join(base, filepath.FromSlash(f.name))
+			listed[i] = fmt.Sprintf("(%s, %s, %d)", literal(f.name), literal(paths[i]), f.bytes)
 		}
-		from := fmt.Sprintf("read_parquet([%s], union_by_name = true, hive_partitioning = false, filename = '_hlwarn_file')", strings.Join(paths, ", "))
+		from := fmt.Sprintf("read_parquet(%s, union_by_name = true, hive_partitioning = false, filename = '_hlwarn_file')", fileList(paths))
 		stmts = append(stmts,
 			// Both threads writing, in no set order: the models read a
 			// mirror by key and by version time, which is in no file's
@@ -180,7 +180,6 @@ func syncMirror(ctx context.Context, conn *sql.Conn, dataDir string, e *schemas.
 			// lake's 480,000 vouchers: 0.80 → 0.40 s).
 			"SET preserve_insertion_order = false",
 			fmt.Sprintf("INSERT INTO %s BY NAME SELECT * EXCLUDE (_hlwarn_file) FROM %s", mirrorTable(e), from),
-			"RESET preserve_insertion_order",
 			fmt.Sprintf(`INSERT INTO %s
 SELECT %s, f.file, f.bytes, coalesce(n.rows, 0)
 FROM (VALUES %s) AS f(file, path, bytes)
@@ -190,7 +189,8 @@ LEFT JOIN (SELECT _hlwarn_file AS path, count(*) AS rows FROM %s GROUP BY ALL) A
 	if len(stmts) == 0 {
 		return nil
 	}
-	// The setting is the database's: a publish writes its tables in order.
+	// The setting is the database's, and a publish writes its tables in
+	// order: reset whether the copy went through or not.
 	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET preserve_insertion_order")
 	if err := inTx(ctx, conn, stmts); err != nil {
 		if strings.Contains(err.Error(), "does not have a column") {

@@ -20,7 +20,11 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 	if err != nil {
 		return nil, err
 	}
-	stmts := append(sourceStatements(dataDir), "SET TimeZone = 'Asia/Shanghai'", "SET disabled_optimizers = '"+disabledOptimizers+"'")
+	stmts, err := sourceStatements(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	stmts = append(stmts, "SET TimeZone = 'Asia/Shanghai'", "SET disabled_optimizers = '"+disabledOptimizers+"'")
 	stmts = append(stmts, p.Params.setVariables(asOf)...)
 	for _, m := range models {
 		// As the engine's first run: a full evaluation, or a window filled,

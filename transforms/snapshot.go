@@ -146,7 +146,11 @@ func rebuildSnapshot(ctx context.Context, conn *sql.Conn, m *Model, dataDir stri
 	src := fmt.Sprintf("(SELECT * EXCLUDE (_run_id), %s AS _key FROM raw.%s WHERE updated_at < getvariable('as_of_end'))", keyExpr(e), e.Name)
 	var stmts []string
 	if dataDir != "" && !mirrorExists(ctx, conn, e) {
-		stmts = append(stmts, rawView(dataDir, e))
+		v, err := rawView(dataDir, e)
+		if err != nil {
+			return err
+		}
+		stmts = append(stmts, v)
 	}
 	stmts = append(stmts,
 		// In the order of the versions' times (after the cluster columns),
@@ -204,21 +208,16 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 	}
 	// Nothing landed since: the merge takes no versions, and moves the
 	// state on to the as-of date as any other night.
-	from := fmt.Sprintf("(SELECT *, CAST(NULL AS DATE) AS ingest_date FROM (%s))", emptyRaw(e))
+	from := "(" + emptyRaw(e) + ")"
 	if len(files) > 0 {
-		quoted := make([]string, len(files))
-		for i, f := range files {
-			quoted[i] = literal(f)
-		}
-		from = fmt.Sprintf("read_parquet([%s], hive_partitioning = true, union_by_name = true)", strings.Join(quoted, ", "))
+		from = fmt.Sprintf("read_parquet(%s, hive_partitioning = false, union_by_name = true)", fileList(files))
 	}
 	// Two disjoint scans rather than one with OR, so that each filter reaches
 	// the Parquet reader and skips row groups by their min/max statistics:
 	// versions updated since prev, and older versions landed after the state.
-	scan := fmt.Sprintf("SELECT * EXCLUDE (ingest_date, _run_id), %s AS _key FROM %s WHERE ingest_date >= DATE '%s'",
-		keyExpr(e), from, since)
+	scan := fmt.Sprintf("SELECT * EXCLUDE (_run_id), %s AS _key FROM %s WHERE", keyExpr(e), from)
 	endPrev := fmt.Sprintf("TIMESTAMPTZ '%s 00:00:00+08:00'", prev.AddDays(1))
-	delta := fmt.Sprintf("(%[1]s AND updated_at >= %[2]s AND updated_at < getvariable('as_of_end') UNION ALL %[1]s AND updated_at < %[2]s AND _ingested_at > %[3]s)",
+	delta := fmt.Sprintf("(%[1]s updated_at >= %[2]s AND updated_at < getvariable('as_of_end') UNION ALL %[1]s updated_at < %[2]s AND _ingested_at > %[3]s)",
 		scan, endPrev, uptoLit)
 	state := stateTable(m)
 	replaced := replacedTable(m)

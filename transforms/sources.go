@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,12 +53,16 @@ func rawColumns(e *schemas.Entity) []rawColumn {
 // of every entity (rawView), and the schema ref with the reference data
 // models may read: the sources of the plain script (Project.Script). The
 // engine reads raw through its mirror (mirrorSources).
-func sourceStatements(dataDir string) []string {
+func sourceStatements(dataDir string) ([]string, error) {
 	stmts := []string{"CREATE SCHEMA IF NOT EXISTS raw"}
 	for _, e := range schemas.Entities() {
-		stmts = append(stmts, rawView(dataDir, e))
+		v, err := rawView(dataDir, e)
+		if err != nil {
+			return nil, err
+		}
+		stmts = append(stmts, v)
 	}
-	return append(stmts, calendarStatements()...)
+	return append(stmts, calendarStatements()...), nil
 }
 
 // rawReads are the entities whose raw versions some model other than their
@@ -79,24 +84,36 @@ func (p *Project) rawReads() []string {
 }
 
 // rawView makes raw.<entity>, a view over every Parquet file the runs
-// landed for it. DuckDB binds a view when it is made, reading the schema
-// of every file (union_by_name: a file from before the contract grew
-// lacks the new fields), and every statement reading it opens every file,
-// so the cost grows with the nights landed: at a year of nightly runs,
-// 1.1 s to make the 30 entities' views against 0.05 s for five runs. The
-// engine makes one for a staging model whose entity has no mirror when it
-// rebuilds its state from raw; the plain script makes them all.
-func rawView(dataDir string, e *schemas.Entity) string {
-	// The files of the ingest_date= folders, as the merges read them
-	// (landedSince): a rebuilt state must equal a carried one.
-	glob := filepath.Join(dataDir, "raw", e.Name, "ingest_date=*", "*.parquet")
+// landed for it: those of its ingest_date= folders, which the merges read
+// (landedSince), so that a rebuilt state equals a carried one. DuckDB
+// binds a view when it is made, reading the schema of every file
+// (union_by_name: a file from before the contract grew lacks the new
+// fields), and every statement reading it opens every file, so the cost
+// grows with the nights landed: at a year of nightly runs, 1.1 s to make
+// the 30 entities' views against 0.05 s for five runs. The engine makes
+// one for a staging model whose entity has no mirror when it rebuilds its
+// state from raw; the plain script makes them all.
+func rawView(dataDir string, e *schemas.Entity) (string, error) {
+	files, _, err := landedSince(dataDir, e.Name, math.MinInt32)
+	if err != nil {
+		return "", err
+	}
 	body := emptyRaw(e)
-	if m, _ := filepath.Glob(glob); len(m) > 0 {
+	if len(files) > 0 {
 		// ingest_date= names the folder a run wrote to; it is no field
 		// of the record, so DuckDB must not add it as a column.
-		body = fmt.Sprintf("SELECT * FROM read_parquet('%s', union_by_name = true, hive_partitioning = false)", strings.ReplaceAll(glob, "'", "''"))
+		body = fmt.Sprintf("SELECT * FROM read_parquet(%s, union_by_name = true, hive_partitioning = false)", fileList(files))
 	}
-	return fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", e.Name, body)
+	return fmt.Sprintf("CREATE OR REPLACE VIEW raw.%s AS %s", e.Name, body), nil
+}
+
+// fileList is the SQL list of paths, for read_parquet.
+func fileList(paths []string) string {
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = literal(p)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
 // calendarStatements make ref.calendar from the embedded working-day
