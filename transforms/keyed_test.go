@@ -2,10 +2,8 @@ package transforms_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -209,28 +207,7 @@ func TestKeyedFollowsLateChanges(t *testing.T) {
 	// The night's changes land in its last second, after any version of the
 	// same records the lake holds for that day.
 	landed := night.Time().Add(24*time.Hour - time.Second)
-	lit := func(ts time.Time) string { return "TIMESTAMPTZ '" + ts.UTC().Format("2006-01-02 15:04:05") + "+00'" }
-	// craft writes one new version of an entity's record: a raw version
-	// chosen by where, its fields replaced, landed at the given time.
-	craft := func(entity, where, replace string, day schemas.Date, at time.Time) {
-		t.Helper()
-		db, err := sql.Open("duckdb", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		folder := filepath.Join(dir, "raw", entity, "ingest_date="+day.String())
-		if err := os.MkdirAll(folder, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		q := fmt.Sprintf(`COPY (SELECT * REPLACE (%s, %s AS updated_at, %[2]s AS _ingested_at, 'crafted' AS _run_id)
-FROM read_parquet('%s', union_by_name = true, hive_partitioning = false) WHERE %s ORDER BY updated_at DESC LIMIT 1)
-TO '%s' (FORMAT parquet)`, replace, lit(at), filepath.Join(dir, "raw", entity, "*", "*.parquet"), where,
-			filepath.Join(folder, fmt.Sprintf("crafted-%d.parquet", time.Now().UnixNano())))
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("crafting %s: %v", entity, err)
-		}
-	}
+	lit := tsLiteral
 	first := func(q string) []string {
 		t.Helper()
 		rows := queryStrings(t, warehouse(dir), q)
@@ -271,7 +248,7 @@ ORDER BY e.event_id LIMIT 1`, strings.Join(append(used, ""), "', '"), restDay, n
 				at = night.Time().Add(20 * time.Hour)
 			}
 			id := fmt.Sprintf("CRAFTED-%s%d", name, i+1)
-			craft("declaration_events", "event_id = '"+src[0]+"'", fmt.Sprintf("'%s' AS event_id, %s AS occurred_at", id, lit(at)), prev, prev.Time().Add(9*time.Hour))
+			craftVersion(t, dir, "declaration_events", "event_id = '"+src[0]+"'", fmt.Sprintf("'%s' AS event_id, %s AS occurred_at", id, lit(at)), prev, prev.Time().Add(9*time.Hour))
 			ids = append(ids, id)
 		}
 		return src[1], src[2], ids
@@ -306,13 +283,13 @@ ORDER BY e.event_id LIMIT 1`, strings.Join(used, "', '")))
 	// its own or the default hours. C: its last act an inspection. E: its
 	// declaration's tax raised far above the threshold.
 	gAt := restDay.Time().Add(3 * time.Hour)
-	craft("duty_roster", "true", fmt.Sprintf("'%s' AS officer_id, DATE '%s' AS duty_date, %s AS shift_start, %s AS shift_end, false AS deleted",
+	craftVersion(t, dir, "duty_roster", "true", fmt.Sprintf("'%s' AS officer_id, DATE '%s' AS duty_date, %s AS shift_start, %s AS shift_end, false AS deleted",
 		g, restDay, lit(gAt.Add(-30*time.Minute)), lit(gAt.Add(5*time.Minute))), night, landed)
 	bDay := schemas.MustDate(b[2]).Time()
-	craft("duty_roster", "true", fmt.Sprintf("'%s' AS officer_id, DATE '%s' AS duty_date, %s AS shift_start, %s AS shift_end, false AS deleted",
+	craftVersion(t, dir, "duty_roster", "true", fmt.Sprintf("'%s' AS officer_id, DATE '%s' AS duty_date, %s AS shift_start, %s AS shift_end, false AS deleted",
 		b[1], b[2], lit(bDay.Add(20*time.Hour)), lit(bDay.Add(28*time.Hour))), night, landed)
-	craft("declaration_events", "event_id = '"+cActs[2]+"'", "'inspection' AS step", night, landed)
-	craft("declarations", "decl_no = '"+eDecl+"'", "1000000000.00 AS duty_payable", night, landed)
+	craftVersion(t, dir, "declaration_events", "event_id = '"+cActs[2]+"'", "'inspection' AS step", night, landed)
+	craftVersion(t, dir, "declarations", "decl_no = '"+eDecl+"'", "1000000000.00 AS duty_payable", night, landed)
 
 	e = openEngine(t, p, dir, 0)
 	res := run(t, e, transforms.RunOptions{AsOf: night, Select: sel})

@@ -177,6 +177,35 @@ func copyTree(t testing.TB, from, to string) {
 	}
 }
 
+// tsLiteral is a DuckDB TIMESTAMPTZ literal of ts.
+func tsLiteral(ts time.Time) string {
+	return "TIMESTAMPTZ '" + ts.UTC().Format("2006-01-02 15:04:05") + "+00'"
+}
+
+// craftVersion lands in the data folder dir one new version of an
+// entity's record, as a run would have landed it on day: the latest raw
+// version chosen by where, with the fields of replace (SELECT … REPLACE
+// items) and updated and landed at at.
+func craftVersion(t testing.TB, dir, entity, where, replace string, day schemas.Date, at time.Time) {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	folder := filepath.Join(dir, "raw", entity, "ingest_date="+day.String())
+	if err := os.MkdirAll(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	q := fmt.Sprintf(`COPY (SELECT * REPLACE (%s, %s AS updated_at, %[2]s AS _ingested_at, 'crafted' AS _run_id)
+FROM read_parquet('%s', union_by_name = true, hive_partitioning = false) WHERE %s ORDER BY updated_at DESC LIMIT 1)
+TO '%s' (FORMAT parquet)`, replace, tsLiteral(at), filepath.Join(dir, "raw", entity, "*", "*.parquet"), where,
+		filepath.Join(folder, fmt.Sprintf("crafted-%d.parquet", time.Now().UnixNano())))
+	if _, err := db.Exec(q); err != nil {
+		t.Fatalf("crafting %s: %v", entity, err)
+	}
+}
+
 // lakeDays are the simulated days, the as-of dates the lake covers.
 func lakeDays() []schemas.Date {
 	cfg := lakeConfig()

@@ -228,12 +228,34 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 	newUpto := fmt.Sprintf("coalesce((SELECT max(_ingested_at) FROM temp._delta), %s)", uptoLit)
 	stmts := []string{
 		"CREATE OR REPLACE TEMP TABLE _delta AS " + latest(delta),
-		// One scan of the state's key column finds the rows the merge
-		// replaces, by row id; they are then read whole by row id, which
-		// DuckDB fetches directly (a key scan that also reads every column
-		// cost 0.97 s for a year of events against 0.27 s for the key
-		// alone), and deleted by row id, with no second look-up by key.
-		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _oldids AS SELECT rowid AS _rowid FROM %s WHERE _key IN (SELECT _key FROM temp._delta)", state),
+	}
+	// One scan of the state's key column finds the rows the merge replaces,
+	// by row id; they are then read whole by row id, which DuckDB fetches
+	// directly (a key scan that also reads every column cost 0.97 s for a
+	// year of events against 0.27 s for the key alone), and deleted by row
+	// id, with no second look-up by key.
+	oldids := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _oldids AS SELECT rowid AS _rowid FROM %s WHERE _key IN (SELECT _key FROM temp._delta)", state)
+	if c, ok := keyBound(m); ok {
+		// A bound on a column of the key (kept for the look-ups by that
+		// column) holds, for each value, a time no later than any row
+		// holding it; a row the merge replaces has the same key, so the
+		// same value, and was updated no earlier than the earliest bound
+		// of the night's values. The scan starts there, which in a state
+		// kept in version-time order skips the old row groups (a year of
+		// items: 0.19 s → 0.015 s, and 0.03 s to read the bounds' hashes).
+		// A hash shared by two values only moves the start earlier; a
+		// value with no bound is in no row, and if none has one the
+		// variable is NULL and the scan finds nothing, as it should. Only
+		// a column of the key will do: a column outside it may hold
+		// another value in the row replaced (the events' decl_no is not
+		// part of their key, event_id).
+		stmts = append(stmts,
+			fmt.Sprintf("SET VARIABLE _hlwarn_replaced_since = (SELECT min(since) FROM %s WHERE h IN (SELECT hash(%s) FROM temp._delta))", boundTable(e, c), c))
+		oldids = fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _oldids AS SELECT rowid AS _rowid FROM %s WHERE updated_at >= getvariable('_hlwarn_replaced_since') AND _key IN (SELECT _key FROM temp._delta)", state)
+	}
+	stmts = append(stmts,
+		oldids,
+		"RESET VARIABLE _hlwarn_replaced_since",
 		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _old AS SELECT rowid AS _rowid, * FROM %s WHERE rowid IN (SELECT _rowid FROM temp._oldids)", state),
 		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _merged AS %s", latest("(SELECT * EXCLUDE (_rowid) FROM temp._old UNION ALL BY NAME SELECT * FROM temp._delta)")),
 		// The versions the merge replaces, and a late version older than
@@ -254,13 +276,13 @@ SELECT * EXCLUDE (_key, _ingested_at) FROM temp._merged UNION ALL BY NAME SELECT
 		"CREATE TEMP TABLE IF NOT EXISTS _changes_index (entity VARCHAR, from_as_of DATE, from_upto TIMESTAMPTZ, to_as_of DATE, to_upto TIMESTAMPTZ)",
 		fmt.Sprintf("DELETE FROM temp._changes_index WHERE entity = %s", literal(e.Name)),
 		fmt.Sprintf("INSERT INTO temp._changes_index VALUES (%s, %s, %s, getvariable('as_of'), %s)", literal(e.Name), literal(prev), prevUpto, newUpto),
-		"DELETE FROM _hlwarn.snapshots WHERE model = '" + m.Name + "'",
+		"DELETE FROM _hlwarn.snapshots WHERE model = '"+m.Name+"'",
 		fmt.Sprintf("INSERT INTO _hlwarn.snapshots SELECT '%s', getvariable('as_of'), %s", m.Name, newUpto),
 		"DROP TABLE temp._delta",
 		"DROP TABLE temp._oldids",
 		"DROP TABLE temp._old",
 		"DROP TABLE temp._lost",
-	}
+	)
 	for _, c := range m.snap.bounds {
 		stmts = append(stmts, mergeBound(e, c)...)
 	}
@@ -309,6 +331,17 @@ func landedSince(dataDir, entity string, since schemas.Date) (files []string, la
 		files = append(files, m...)
 	}
 	return files, landed, nil
+}
+
+// keyBound is a column of the entity's key that the model keeps a bound
+// for (the items' decl_no), if any.
+func keyBound(m *Model) (string, bool) {
+	for _, k := range m.snap.entity.Key {
+		if slices.Contains(m.snap.bounds, k) {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 // mergeBound keeps a look-up column's bound (childLookupMacro) with a

@@ -196,6 +196,69 @@ func TestMergeRefusesAStrayRawFolder(t *testing.T) {
 	}
 }
 
+// TestMergeFindsOldRowsFromTheKeyBound: a merge of the declaration items
+// reads the state only from the earliest bound of the night's declarations
+// on (the bound the look-ups by decl_no keep; decl_no is part of the
+// items' key). A night that brings a new version of the state's oldest
+// item and one of an item of the declaration with the latest bound must
+// replace the old item's row, and the carried state must equal a rebuilt
+// one. The events, whose key (event_id) holds no column with a bound, are
+// read whole: an old event moved to another declaration replaces its row.
+func TestMergeFindsOldRowsFromTheKeyBound(t *testing.T) {
+	t.Parallel()
+	dir := freshDataDir(t)
+	p := loadProject(t)
+	days := lakeDays()
+	prev, night := days[len(days)-3], days[len(days)-2]
+	sel := []string{"stg_declaration_items", "stg_declaration_events"}
+	e := openEngine(t, p, dir, 0)
+	run(t, e, transforms.RunOptions{AsOf: prev, Select: sel})
+	e.Close()
+	oldest := strings.Split(queryStrings(t, warehouse(dir), `SELECT decl_no, item_no, CAST(CAST(qty + 1 AS DECIMAL(18, 6)) AS VARCHAR), b.since < (SELECT max(since) FROM _hlwarn.bound_declaration_items__decl_no)
+FROM _hlwarn.state_declaration_items AS s JOIN _hlwarn.bound_declaration_items__decl_no AS b ON b.value = s.decl_no
+WHERE NOT deleted ORDER BY updated_at, decl_no, item_no LIMIT 1`)[0], "|")
+	if oldest[3] != "true" {
+		t.Fatalf("the oldest item's declaration %s has the latest bound; the test needs later ones", oldest[0])
+	}
+	key := fmt.Sprintf("decl_no = '%s' AND item_no = %s", oldest[0], oldest[1])
+	craftVersion(t, dir, "declaration_items", key, "CAST(qty + 1 AS DECIMAL(18, 6)) AS qty", night, night.Time().Add(10*time.Hour))
+	// And an item of the declaration with the latest bound: the night's
+	// values then have bounds far apart.
+	newest := queryStrings(t, warehouse(dir), `SELECT s.decl_no, s.item_no FROM _hlwarn.state_declaration_items AS s
+JOIN _hlwarn.bound_declaration_items__decl_no AS b ON b.value = s.decl_no WHERE NOT deleted ORDER BY b.since DESC, s.decl_no, s.item_no LIMIT 1`)[0]
+	nd, ni, _ := strings.Cut(newest, "|")
+	craftVersion(t, dir, "declaration_items", fmt.Sprintf("decl_no = '%s' AND item_no = %s", nd, ni), "CAST(qty + 1 AS DECIMAL(18, 6)) AS qty", night, night.Time().Add(10*time.Hour))
+	// The events keep a bound by decl_no too, but decl_no is not part of
+	// their key: the oldest event, moved to that declaration, must still
+	// replace its row.
+	event := queryStrings(t, warehouse(dir), "SELECT event_id FROM _hlwarn.state_declaration_events WHERE NOT deleted ORDER BY updated_at, event_id LIMIT 1")[0]
+	craftVersion(t, dir, "declaration_events", "event_id = '"+event+"'", "'"+nd+"' AS decl_no", night, night.Time().Add(10*time.Hour))
+	e = openEngine(t, p, dir, 0)
+	run(t, e, transforms.RunOptions{AsOf: night, Select: sel})
+	e.Close()
+	if got := queryStrings(t, warehouse(dir), "SELECT decl_no FROM _hlwarn.state_declaration_events WHERE event_id = '"+event+"'"); !slices.Equal(got, []string{nd}) {
+		t.Errorf("the oldest event's rows after the night hold the declarations %v; want one, %s", got, nd)
+	}
+	if got := queryStrings(t, warehouse(dir), "SELECT CAST(qty AS VARCHAR) FROM _hlwarn.state_declaration_items WHERE "+key); len(got) != 1 || got[0] != oldest[2] {
+		t.Fatalf("the oldest item's rows after the night: %v; want one, of qty %s", got, oldest[2])
+	}
+	if got := queryStrings(t, warehouse(dir), "SELECT count(*) - count(DISTINCT _key) FROM _hlwarn.state_declaration_items"); got[0] != "0" {
+		t.Errorf("%s keys of the items' state have two rows", got[0])
+	}
+	carried := map[string][]string{}
+	for _, m := range sel {
+		carried[m] = queryStrings(t, warehouse(dir), "SELECT * FROM "+m+" ORDER BY ALL")
+	}
+	e = openEngine(t, p, dir, 0)
+	run(t, e, transforms.RunOptions{AsOf: night, Select: sel, Recompute: true})
+	e.Close()
+	for _, m := range sel {
+		if rebuilt := queryStrings(t, warehouse(dir), "SELECT * FROM "+m+" ORDER BY ALL"); !slices.Equal(carried[m], rebuilt) {
+			t.Errorf("%s carried: %d rows, rebuilt: %d; %s", m, len(carried[m]), len(rebuilt), firstDiff(carried[m], rebuilt))
+		}
+	}
+}
+
 // TestMergeWithNothingLanded: a night on which no run landed anything new
 // for an entity still moves its state on to the as-of date (an empty
 // merge), as a night with versions does.
