@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hlwarn/hlwarn/schemas"
+	"github.com/hlwarn/hlwarn/schemas/calendar"
 	"github.com/hlwarn/hlwarn/simulator"
 	"github.com/hlwarn/hlwarn/transforms"
 )
@@ -279,4 +280,117 @@ func BenchmarkDailyRunGrowth(b *testing.B) {
 		b.ReportMetric(rebuild365.Seconds(), "fullrefresh365-s")
 		b.ReportMetric(rebuild365.Seconds()/daily[365].Seconds(), "fullrefresh/daily365")
 	}
+}
+
+// BenchmarkDailyRunCurve: how the nightly job grows with the history on
+// one lake, the 365-day lake of DailyRunGrowth cut at 30, 90, 180, 270 and
+// 365 days, rather than against a second lake simulated from an empty
+// start. At each depth a fresh data folder gets the lake's ingest_date=
+// folders up to the night after its first as-of date (hard links), the
+// warehouse is built as of that date and carried through two nights, and
+// the next five nights are timed as nightlyJob times them, each after its
+// night's folder lands, as the nightly extraction lands it. Nights as of a
+// working day (which bring that day's work) and of a day off are reported
+// apart, the median of each. Only with HLWARN_BENCH_CURVE set: about 20
+// minutes at district scale beyond the lake.
+func BenchmarkDailyRunCurve(b *testing.B) {
+	if os.Getenv("HLWARN_BENCH_CURVE") == "" {
+		b.Skip("set HLWARN_BENCH_CURVE=1 to measure the curve")
+	}
+	scale := cmp.Or(os.Getenv("HLWARN_BENCH_SCALE"), "small")
+	cfg := simulator.DefaultConfig()
+	cfg.Scale, cfg.Start, cfg.Days = scale, schemas.MustDate("2026-10-04").AddDays(-364), 365
+	lake := filepath.Join(benchLake(b, cfg), "raw")
+	cal := calendar.Default()
+	depths := []int{30, 90, 180, 270, 365}
+	work, off := map[int]float64{}, map[int]float64{}
+	for _, days := range depths {
+		last := cfg.Start.AddDays(days - 1)
+		dir := b.TempDir()
+		var onWork, onOff []float64
+		for d := last - 7; d <= last; d++ {
+			if err := linkNights(lake, filepath.Join(dir, "raw"), d+1); err != nil {
+				b.Fatal(err)
+			}
+			t, res := nightlyJob(b, dir, d, false)
+			if d < last-4 {
+				continue // the build and two nights to carry it
+			}
+			if cal.IsWorkday(d) {
+				onWork = append(onWork, t.Seconds())
+			} else {
+				onOff = append(onOff, t.Seconds())
+			}
+			b.Logf("%s scale, %d days, as of %s (working day %t): %v; %s", scale, days, d, cal.IsWorkday(d), t.Round(time.Millisecond), slowest(res, 8))
+		}
+		if len(onWork) > 0 {
+			work[days] = median(onWork)
+		}
+		if len(onOff) > 0 {
+			off[days] = median(onOff)
+		}
+		b.Logf("%d days: working days %.1f s (%d nights), days off %.1f s (%d nights)", days, work[days], len(onWork), off[days], len(onOff))
+	}
+	for b.Loop() {
+		for _, days := range depths {
+			if v, ok := work[days]; ok {
+				b.ReportMetric(v, fmt.Sprintf("work%d-s", days))
+			}
+			if v, ok := off[days]; ok {
+				b.ReportMetric(v, fmt.Sprintf("off%d-s", days))
+			}
+		}
+		if work[30] > 0 && work[365] > 0 {
+			b.ReportMetric(work[365]/work[30], "growth-work")
+		}
+		if off[30] > 0 && off[365] > 0 {
+			b.ReportMetric(off[365]/off[30], "growth-off")
+		}
+	}
+}
+
+// linkNights gives the raw folder to the lake's ingest_date= folders up to
+// the one of night upto that it does not hold yet, their files hard-linked
+// (copied where a link cannot be made).
+func linkNights(lake, to string, upto schemas.Date) error {
+	folders, err := filepath.Glob(filepath.Join(lake, "*", "ingest_date=*"))
+	if err != nil {
+		return err
+	}
+	for _, f := range folders {
+		day, err := schemas.ParseDate(strings.TrimPrefix(filepath.Base(f), "ingest_date="))
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		dst := filepath.Join(to, filepath.Base(filepath.Dir(f)), filepath.Base(f))
+		if day > upto {
+			continue
+		}
+		if _, err := os.Stat(dst); err == nil {
+			continue
+		}
+		files, err := os.ReadDir(f)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			return err
+		}
+		for _, file := range files {
+			from, into := filepath.Join(f, file.Name()), filepath.Join(dst, file.Name())
+			if os.Link(from, into) != nil {
+				if err := copyFile(from, into); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// median is the middle of xs (the mean of the two middle ones for an even
+// count).
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
 }
