@@ -291,7 +291,7 @@ func BenchmarkDailyRunGrowth(b *testing.B) {
 // the next five nights are timed as nightlyJob times them, each after its
 // night's folder lands, as the nightly extraction lands it. Nights as of a
 // working day (which bring that day's work) and of a day off are reported
-// apart, the median of each. Only with HLWARN_BENCH_CURVE set: about 20
+// apart, the median of each. Only with HLWARN_BENCH_CURVE set: about 24
 // minutes at district scale beyond the lake.
 func BenchmarkDailyRunCurve(b *testing.B) {
 	if os.Getenv("HLWARN_BENCH_CURVE") == "" {
