@@ -64,9 +64,13 @@ func TestC08PeerMediansByPosition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	median := func(xs []int64) float64 {
-		s := slices.Sorted(slices.Values(xs))
-		return float64(s[(len(s)-1)/2]+s[len(s)/2]) / 2
+	// median (bench_test.go) of release times, exact in float64.
+	seconds := func(xs []int64) []float64 {
+		out := make([]float64, len(xs))
+		for i, x := range xs {
+			out[i] = float64(x)
+		}
+		return out
 	}
 	type figures struct {
 		Releases     int64   `json:"releases"`
@@ -86,8 +90,8 @@ func TestC08PeerMediansByPosition(t *testing.T) {
 		if len(own) < minReleases || len(peers) < minReleases {
 			continue
 		}
-		pm := median(peers)
-		f := figures{Releases: int64(len(own)), Median: median(own) / 60, PeerReleases: int64(len(peers)), PeerMedian: pm / 60}
+		pm := median(seconds(peers))
+		f := figures{Releases: int64(len(own)), Median: median(seconds(own)) / 60, PeerReleases: int64(len(peers)), PeerMedian: pm / 60}
 		for _, s := range own {
 			if float64(s) < pm {
 				f.Quicker++

@@ -234,7 +234,7 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 	// directly (a key scan that also reads every column cost 0.97 s for a
 	// year of events against 0.27 s for the key alone), and deleted by row
 	// id, with no second look-up by key.
-	oldids := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _oldids AS SELECT rowid AS _rowid FROM %s WHERE _key IN (SELECT _key FROM temp._delta)", state)
+	oldids := []string{fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _oldids AS SELECT rowid AS _rowid FROM %s WHERE _key IN (SELECT _key FROM temp._delta)", state)}
 	if c, ok := keyBound(m); ok {
 		// A bound on a column of the key (kept for the look-ups by that
 		// column) holds, for each value, a time no later than any row
@@ -249,13 +249,14 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 		// a column of the key will do: a column outside it may hold
 		// another value in the row replaced (the events' decl_no is not
 		// part of their key, event_id).
-		stmts = append(stmts,
-			fmt.Sprintf("SET VARIABLE _hlwarn_replaced_since = (SELECT min(since) FROM %s WHERE h IN (SELECT hash(%s) FROM temp._delta))", boundTable(e, c), c))
-		oldids = fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _oldids AS SELECT rowid AS _rowid FROM %s WHERE updated_at >= getvariable('_hlwarn_replaced_since') AND _key IN (SELECT _key FROM temp._delta)", state)
+		oldids = []string{
+			fmt.Sprintf("SET VARIABLE _hlwarn_replaced_since = (SELECT min(since) FROM %s WHERE h IN (SELECT hash(%s) FROM temp._delta))", boundTable(e, c), c),
+			fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _oldids AS SELECT rowid AS _rowid FROM %s WHERE updated_at >= getvariable('_hlwarn_replaced_since') AND _key IN (SELECT _key FROM temp._delta)", state),
+			"RESET VARIABLE _hlwarn_replaced_since",
+		}
 	}
+	stmts = append(stmts, oldids...)
 	stmts = append(stmts,
-		oldids,
-		"RESET VARIABLE _hlwarn_replaced_since",
 		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _old AS SELECT rowid AS _rowid, * FROM %s WHERE rowid IN (SELECT _rowid FROM temp._oldids)", state),
 		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE _merged AS %s", latest("(SELECT * EXCLUDE (_rowid) FROM temp._old UNION ALL BY NAME SELECT * FROM temp._delta)")),
 		// The versions the merge replaces, and a late version older than
