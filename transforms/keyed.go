@@ -94,6 +94,7 @@ func buildKeyed(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, da
 	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS changed"); err != nil {
 		return built{status: StatusFailed}, err
 	}
+	exact := map[string]bool{} // changed.<entity> holds the versions the model last saw
 	for _, entity := range m.changed {
 		var view string
 		was, _ := prev.mark(entity)
@@ -105,7 +106,8 @@ func buildKeyed(ctx context.Context, conn *sql.Conn, m *Model, ro RunOptions, da
 			// The usual night: this run's merge of the entity started from
 			// the state the model last saw, so what it changed is exactly
 			// what the model has not seen — no scan of the state.
-			view = "SELECT * FROM temp._changes_" + entity
+			view = "SELECT * EXCLUDE (_prior) FROM temp._changes_" + entity
+			exact[entity] = true
 		} else {
 			after := "TIMESTAMPTZ '-infinity'"
 			if was.upto.Valid {
@@ -118,6 +120,24 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 				entity, prev.asOf.AddDays(1), after, prev.asOf)
 		}
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW changed.%s AS %s", entity, view)); err != nil {
+			return built{status: StatusFailed}, m.wrap(err)
+		}
+	}
+	if len(m.diffed) > 0 {
+		if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS diff"); err != nil {
+			return built{status: StatusFailed}, err
+		}
+	}
+	for _, entity := range m.diffed {
+		e, err := schemas.Lookup(entity)
+		if err != nil {
+			return built{status: StatusFailed}, err
+		}
+		src := "changed." + entity
+		if exact[entity] {
+			src = "temp._changes_" + entity
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW diff.%s AS %s", entity, diffView(e, src, exact[entity]))); err != nil {
 			return built{status: StatusFailed}, m.wrap(err)
 		}
 	}
@@ -225,6 +245,43 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 		tested = stage
 	}
 	return built{status: StatusOK, rows: n, evaluated: evaluated, tested: tested}, nil
+}
+
+// diffView is diff.<entity>, for a keyed model's scope: one row for each
+// key of changed.<entity> (src), and for each column of the entity whether
+// its value may differ from the one the model last saw. A scope that
+// follows an entity for a few of its columns names the objects of the
+// records whose those columns changed, not of every changed record: an
+// enterprise's credit class changes most nights, the USCC a rule maps to
+// its ent_code hardly ever. Exact only when src is the night's merge,
+// which marks the rows the state held before it (_prior): a column then
+// differs when the record is new (no prior row), deleted or revived, or
+// its values among the merge's rows differ (NULL counting as a value).
+// Otherwise every column of every changed record counts as changed.
+func diffView(e *schemas.Entity, src string, exact bool) string {
+	key := quoteIdent(e.Key[0])
+	var cols []string
+	for _, c := range diffColumns(e) {
+		c = quoteIdent(c)
+		if exact {
+			cols = append(cols, fmt.Sprintf("NOT bool_or(_prior) OR bool_or(deleted) OR count(DISTINCT %[1]s) + (count(%[1]s) < count(*))::INTEGER > 1 AS %[1]s", c))
+		} else {
+			cols = append(cols, "true AS "+c)
+		}
+	}
+	return fmt.Sprintf("SELECT %s, %s FROM %s GROUP BY %s", key, strings.Join(cols, ", "), src, key)
+}
+
+// diffColumns are the columns diff.<entity> says changed or not: the
+// staging model's, but for the key and the version's time.
+func diffColumns(e *schemas.Entity) []string {
+	var out []string
+	for _, f := range e.Fields {
+		if f.Name != e.Key[0] && f.Name != "updated_at" && f.Name != "deleted" {
+			out = append(out, f.Name)
+		}
+	}
+	return append(out, "extra")
 }
 
 func (k *keyedState) mark(entity string) (entityMark, bool) {

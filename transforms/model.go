@@ -65,6 +65,7 @@ type Model struct {
 	testDeps     []string  // models its relationships tests look up, built before it
 	snap         *snapshot // how a staging model is carried forward
 	changed      []string  // keyed models: the entities whose changed records they read
+	diffed       []string  // keyed models: the entities whose changed columns they read (diff.<entity>)
 	// definition hashes what the model computes and everything it reads
 	// computes: its query, scope and key, and the definitions of the
 	// models it reads, transitively; upParams are the risk parameters it

@@ -168,6 +168,22 @@ func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map
 			}
 			continue
 		}
+		if entity, ok := strings.CutPrefix(t, "diff."); ok {
+			// Which columns of the changed records changed (keyed.go's
+			// diffView): read with the changed records.
+			stg := p.Models["stg_"+entity]
+			switch {
+			case m.Kind != KindKeyed:
+				errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("reads %s; only a keyed model reads which columns of the changed records changed (kind: keyed)", t)})
+			case stg == nil || stg.snap == nil || !hasLookup(stg.snap.entity):
+				errs = append(errs, &ModelError{Path: m.Path, Line: 1, Msg: fmt.Sprintf("reads %s, but %s is no entity of the contract with a one-column key; read diff.<entity> of one of: %s", t, entity, strings.Join(lookupEntities(), ", "))})
+			default:
+				m.Deps = append(m.Deps, stg.Name)
+				m.changed = append(m.changed, entity)
+				m.diffed = append(m.diffed, entity)
+			}
+			continue
+		}
 		if t == "scope" && m.Kind == KindKeyed {
 			continue // the keys the run re-evaluates, made by the engine
 		}
@@ -211,6 +227,10 @@ func (p *Project) resolve(ctx context.Context, db *sql.DB, m *Model, sources map
 	}
 	slices.Sort(m.Deps)
 	m.Deps = slices.Compact(m.Deps)
+	slices.Sort(m.changed)
+	m.changed = slices.Compact(m.changed)
+	slices.Sort(m.diffed)
+	m.diffed = slices.Compact(m.diffed)
 	if m.Kind == KindKeyed && !refs.sqlReadsScope {
 		errs = append(errs, &ModelError{Path: m.Path, Line: m.bodyLine, Msg: fmt.Sprintf("a keyed model evaluates only the objects of its scope: join its driving table to it (JOIN scope ON scope.key = %s) or filter it with %s IN (SELECT key FROM scope)", m.UniqueKey, m.UniqueKey)})
 	}

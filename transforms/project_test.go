@@ -167,6 +167,16 @@ func TestLoadErrors(t *testing.T) {
 			want:  []string{"m.sql:1:", "changed.refundz", "refundz is no entity of the contract"},
 		},
 		{
+			name:  "changed columns outside a keyed model",
+			files: map[string]string{"m.sql": "/* ---\nkind: table\n--- */\nSELECT ent_code FROM diff.enterprises WHERE uscc\n"},
+			want:  []string{"m.sql:4:", "diff.enterprises", "only a keyed model reads which columns of the changed records changed"},
+		},
+		{
+			name:  "changed columns of an entity with a key of two columns",
+			files: map[string]string{"m.sql": "/* ---\nkind: keyed\nunique_key: officer_id\nscope: SELECT officer_id FROM diff.duty_roster WHERE shift_start\n--- */\nSELECT officer_id FROM stg_officers WHERE officer_id IN (SELECT key FROM scope)\n"},
+			want:  []string{"m.sql:1:", "diff.duty_roster", "duty_roster is no entity of the contract with a one-column key", "enterprises"},
+		},
+		{
 			name:  "a syntax error in the scope",
 			files: map[string]string{"m.sql": "/* ---\nkind: keyed\nunique_key: refund_id\nscope: SELEC refund_id FROM changed.refunds\n--- */\nSELECT refund_id FROM stg_refunds WHERE refund_id IN (SELECT key FROM scope)\n"},
 			want:  []string{"m.sql:1:", "scope: ", "syntax error"},

@@ -39,6 +39,16 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 			for _, entity := range m.changed {
 				stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW changed.%s AS SELECT *, false AS deleted FROM stg_%s", entity, entity))
 			}
+			if len(m.diffed) > 0 {
+				stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS diff")
+			}
+			for _, entity := range m.diffed {
+				e, err := schemas.Lookup(entity)
+				if err != nil {
+					return nil, err
+				}
+				stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW diff.%s AS %s", entity, diffView(e, "changed."+entity, false)))
+			}
 			stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE scope AS SELECT DISTINCT * FROM (\n%s\n) AS s(key) WHERE key IS NOT NULL", m.Scope))
 		}
 		what := "TABLE"

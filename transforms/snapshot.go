@@ -262,18 +262,20 @@ func mergeSnapshot(ctx context.Context, conn *sql.Conn, m *Model, prev schemas.D
 		// The versions the merge replaces, and a late version older than
 		// the state's that loses it (raw history a model may read): both
 		// count as changed for keyed models (keyed.go).
+		// _prior marks the rows the state held before the merge, for
+		// diff.<entity> (keyed.go).
 		`CREATE OR REPLACE TEMP TABLE _lost AS SELECT o.*
-FROM (SELECT * EXCLUDE (_rowid) FROM temp._old UNION ALL BY NAME SELECT * FROM temp._delta) AS o
+FROM (SELECT * EXCLUDE (_rowid), true AS _prior FROM temp._old UNION ALL BY NAME SELECT *, false AS _prior FROM temp._delta) AS o
 WHERE NOT EXISTS (SELECT 1 FROM temp._merged AS n WHERE n._key = o._key AND n.updated_at = o.updated_at AND n._ingested_at = o._ingested_at)`,
 		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s AS SELECT CAST(NULL AS DATE) AS replaced_on, * FROM %s LIMIT 0", replaced, state),
 		fmt.Sprintf("DELETE FROM %s WHERE replaced_on < getvariable('as_of') - %d", replaced, replacedDays),
-		fmt.Sprintf("INSERT INTO %s BY NAME SELECT getvariable('as_of') AS replaced_on, * FROM temp._lost", replaced),
+		fmt.Sprintf("INSERT INTO %s BY NAME SELECT getvariable('as_of') AS replaced_on, * EXCLUDE (_prior) FROM temp._lost", replaced),
 		fmt.Sprintf("DELETE FROM %s WHERE rowid IN (SELECT _rowid FROM temp._old)", state),
 		fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM temp._merged", state),
 		// What this merge changed, for the keyed models built after it in
 		// the run whose last build saw the state as it was before it.
 		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _changes_%s AS
-SELECT * EXCLUDE (_key, _ingested_at) FROM temp._merged UNION ALL BY NAME SELECT * EXCLUDE (_key, _ingested_at) FROM temp._lost`, e.Name),
+SELECT * EXCLUDE (_key, _ingested_at), false AS _prior FROM temp._merged UNION ALL BY NAME SELECT * EXCLUDE (_key, _ingested_at) FROM temp._lost`, e.Name),
 		"CREATE TEMP TABLE IF NOT EXISTS _changes_index (entity VARCHAR, from_as_of DATE, from_upto TIMESTAMPTZ, to_as_of DATE, to_upto TIMESTAMPTZ)",
 		fmt.Sprintf("DELETE FROM temp._changes_index WHERE entity = %s", literal(e.Name)),
 		fmt.Sprintf("INSERT INTO temp._changes_index VALUES (%s, %s, %s, getvariable('as_of'), %s)", literal(e.Name), literal(prev), prevUpto, newUpto),

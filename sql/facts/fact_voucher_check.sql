@@ -65,8 +65,9 @@ scope: |
   WHERE voucher_no IN (SELECT voucher_no FROM stg_voucher_checks WHERE submitted_on >= getvariable('changed_since'))
   -- The customs voucher of the number (paid, fields compared, declaration).
   UNION ALL SELECT check_id FROM stg_voucher_checks WHERE voucher_no IN (SELECT voucher_no FROM changed.tax_vouchers)
-  -- The taxpayer's enterprise (ent_code).
-  UNION ALL SELECT check_id FROM stg_voucher_checks WHERE taxpayer_uscc IN (SELECT uscc FROM changed.enterprises)
+  -- The taxpayer's enterprise (ent_code): one that took or left the USCC
+  -- (diff.enterprises: a new credit class changes no row).
+  UNION ALL SELECT check_id FROM stg_voucher_checks WHERE taxpayer_uscc IN (SELECT c.uscc FROM changed.enterprises AS c JOIN diff.enterprises AS d USING (ent_code) WHERE d.uscc)
   -- The latest inquiry about the number: changed, newly received, or its
   -- officer's department changed.
   UNION ALL SELECT check_id FROM stg_voucher_checks WHERE voucher_no IN (SELECT voucher_no FROM changed.voucher_inquiries)

@@ -56,7 +56,8 @@ scope: |
   -- Paid or enforced earlier, its row is final unless something it reads
   -- changed: the voucher itself (a tombstone drops its row); its declaration
   -- (consignee, when the taxpayer is no enterprise); the departments of its
-  -- customs code (dept_id); the enterprises of its taxpayer's USCC (ent_code).
+  -- customs code (dept_id); an enterprise that took or left its taxpayer's
+  -- USCC (ent_code; diff.enterprises: a new credit class changes no row).
   -- (One scan of the vouchers, not one per reason.)
   SELECT voucher_no FROM stg_tax_vouchers
       WHERE ((paid_on IS NULL OR paid_on >= getvariable('changed_since'))
@@ -65,7 +66,7 @@ scope: |
                  < getvariable('as_of'))
          OR decl_no IN (SELECT decl_no FROM changed.declarations)
          OR left(decl_no, 4) IN (SELECT customs_code FROM changed.departments)
-         OR taxpayer_uscc IN (SELECT uscc FROM changed.enterprises)
+         OR taxpayer_uscc IN (SELECT c.uscc FROM changed.enterprises AS c JOIN diff.enterprises AS d USING (ent_code) WHERE d.uscc)
   UNION ALL SELECT voucher_no FROM changed.tax_vouchers
 --- */
 WITH vouchers AS (

@@ -37,7 +37,8 @@ scope: |
   -- build's as-of date is admitted only now. And when something else it
   -- reads changed: its declaration (consignee, when the taxpayer is no
   -- enterprise); the departments of its customs code (dept_id); the
-  -- enterprises of its taxpayer's USCC (ent_code).
+  -- enterprise that took or left its taxpayer's USCC (ent_code;
+  -- diff.enterprises: a new credit class changes no row).
   -- (The vouchers issued lately are the recent row groups of the state;
   -- those of the declarations are looked up by declaration; a reason with
   -- nothing changed reads nothing.)
@@ -45,7 +46,7 @@ scope: |
   UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE issued_on >= getvariable('changed_since')
   UNION ALL SELECT voucher_no FROM lookup_tax_vouchers_by_decl_no((SELECT list(decl_no) FROM changed.declarations))
   UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE left(decl_no, 4) IN (SELECT customs_code FROM changed.departments)
-  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE taxpayer_uscc IN (SELECT uscc FROM changed.enterprises)
+  UNION ALL SELECT voucher_no FROM stg_tax_vouchers WHERE taxpayer_uscc IN (SELECT c.uscc FROM changed.enterprises AS c JOIN diff.enterprises AS d USING (ent_code) WHERE d.uscc)
 --- */
 WITH deferrals AS (
     SELECT

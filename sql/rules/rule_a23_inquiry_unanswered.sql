@@ -41,15 +41,16 @@ scope: |
   -- An open request is measured to the as-of date, and a request received
   -- after the last build comes within it; a changed request again, or one
   -- whose officer (department), voucher's submissions (taxpayer), customs
-  -- voucher (amount, taxpayer) or taxpayers' enterprises changed.
+  -- voucher (amount, taxpayer) changed, or an enterprise took or left a
+  -- taxpayer's USCC (diff.enterprises: a new credit class changes no row).
   SELECT inquiry_id FROM stg_voucher_inquiries WHERE answered_on IS NULL OR received_on >= getvariable('changed_since')
   UNION ALL SELECT inquiry_id FROM changed.voucher_inquiries
   UNION ALL SELECT inquiry_id FROM stg_voucher_inquiries WHERE officer_id IN (SELECT officer_id FROM changed.officers)
   UNION ALL SELECT inquiry_id FROM stg_voucher_inquiries WHERE voucher_no IN (SELECT voucher_no FROM changed.voucher_checks)
   UNION ALL SELECT inquiry_id FROM stg_voucher_inquiries WHERE voucher_no IN (SELECT voucher_no FROM changed.tax_vouchers)
   UNION ALL SELECT inquiry_id FROM stg_voucher_inquiries
-  WHERE voucher_no IN (SELECT voucher_no FROM stg_voucher_checks WHERE taxpayer_uscc IN (SELECT uscc FROM changed.enterprises))
-     OR voucher_no IN (SELECT voucher_no FROM stg_tax_vouchers WHERE taxpayer_uscc IN (SELECT uscc FROM changed.enterprises))
+  WHERE voucher_no IN (SELECT voucher_no FROM stg_voucher_checks WHERE taxpayer_uscc IN (SELECT c.uscc FROM changed.enterprises AS c JOIN diff.enterprises AS d USING (ent_code) WHERE d.uscc))
+     OR voucher_no IN (SELECT voucher_no FROM stg_tax_vouchers WHERE taxpayer_uscc IN (SELECT c.uscc FROM changed.enterprises AS c JOIN diff.enterprises AS d USING (ent_code) WHERE d.uscc))
 --- */
 WITH requests AS (
     SELECT
