@@ -39,7 +39,7 @@ scope: |
   -- whose declaration (consignee) or officer (department) changed, again.
   SELECT refund_id FROM stg_refunds WHERE decided_on IS NULL OR accepted_on >= getvariable('changed_since')
   UNION ALL SELECT refund_id FROM changed.refunds
-  UNION ALL SELECT refund_id FROM stg_refunds WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT refund_id FROM stg_refunds WHERE decl_no IN (SELECT decl_no FROM diff.declarations WHERE consignee_code)
   UNION ALL SELECT refund_id FROM stg_refunds WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH claims AS (
@@ -71,5 +71,5 @@ SELECT
     '' AS period
 FROM claims AS c
 LEFT JOIN stg_officers AS o ON o.officer_id = c.officer_id
-LEFT JOIN stg_declarations AS d ON d.decl_no = c.decl_no
+LEFT JOIN int_declaration_consignees AS d ON d.decl_no = c.decl_no
 WHERE c.measured_to > c.limit_day

@@ -40,7 +40,7 @@ scope: |
       WHERE arrival_limit IS NOT NULL AND cancelled_at IS NULL
         AND (closed_at IS NULL OR closed_at >= getvariable('changed_since'))
   UNION ALL SELECT transit_no FROM changed.transits
-  UNION ALL SELECT transit_no FROM stg_transits WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT transit_no FROM stg_transits WHERE decl_no IN (SELECT decl_no FROM diff.declarations WHERE consignee_code)
   UNION ALL SELECT transit_no FROM stg_transits WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH transits AS (
@@ -75,5 +75,5 @@ SELECT
     '' AS period
 FROM transits AS t
 LEFT JOIN stg_officers AS o ON o.officer_id = t.officer_id
-LEFT JOIN stg_declarations AS d ON d.decl_no = t.decl_no
+LEFT JOIN int_declaration_consignees AS d ON d.decl_no = t.decl_no
 WHERE t.measured_to > t.arrival_limit

@@ -51,7 +51,7 @@ scope: |
   WHERE decided_at IS NULL OR decided_at >= getvariable('changed_since')
      OR requested_at >= getvariable('changed_since')
   UNION ALL SELECT request_id FROM changed.modification_requests
-  UNION ALL SELECT request_id FROM stg_modification_requests WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT request_id FROM stg_modification_requests WHERE decl_no IN (SELECT decl_no FROM diff.declarations WHERE consignee_code)
   UNION ALL SELECT request_id FROM stg_modification_requests WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH requests AS (
@@ -98,5 +98,5 @@ SELECT
 FROM measured AS m
 JOIN dim_date AS due ON due.workday_index = m.limit_index + 1 AND due.is_workday
 LEFT JOIN stg_officers AS o ON o.officer_id = m.officer_id
-LEFT JOIN stg_declarations AS d ON d.decl_no = m.decl_no
+LEFT JOIN int_declaration_consignees AS d ON d.decl_no = m.decl_no
 WHERE m.wd_overdue >= 1

@@ -52,7 +52,7 @@ scope: |
      OR applied_at >= getvariable('changed_since')
      OR accepted_at >= getvariable('changed_since')
   UNION ALL SELECT guarantee_no FROM changed.guarantees
-  UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE decl_no IN (SELECT decl_no FROM diff.declarations WHERE consignee_code)
   UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH applications AS (
@@ -97,5 +97,5 @@ SELECT
     '' AS period
 FROM limits AS l
 LEFT JOIN stg_officers AS o ON o.officer_id = l.officer_id
-LEFT JOIN stg_declarations AS d ON d.decl_no = l.decl_no
+LEFT JOIN int_declaration_consignees AS d ON d.decl_no = l.decl_no
 WHERE l.measured_to > l.limit_day

@@ -51,7 +51,7 @@ scope: |
   WHERE return_notice_on >= getvariable('changed_since') OR collected_on >= getvariable('changed_since')
      OR public_notice_on >= getvariable('changed_since') OR confiscated_on >= getvariable('changed_since')
   UNION ALL SELECT guarantee_no FROM changed.guarantees
-  UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE decl_no IN (SELECT decl_no FROM diff.declarations WHERE consignee_code)
   UNION ALL SELECT guarantee_no FROM stg_guarantees WHERE officer_id IN (SELECT officer_id FROM changed.officers)
 --- */
 WITH noticed AS (
@@ -97,5 +97,5 @@ SELECT
     '' AS period
 FROM judged AS j
 LEFT JOIN stg_officers AS o ON o.officer_id = j.officer_id
-LEFT JOIN stg_declarations AS d ON d.decl_no = j.decl_no
+LEFT JOIN int_declaration_consignees AS d ON d.decl_no = j.decl_no
 WHERE j.public_notice_missed OR j.confiscation_missed

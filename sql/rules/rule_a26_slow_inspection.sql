@@ -57,7 +57,7 @@ scope: |
      OR started_at >= getvariable('changed_since')
      OR finished_at >= getvariable('changed_since')
   UNION ALL SELECT inspection_id FROM changed.inspections
-  UNION ALL SELECT inspection_id FROM stg_inspections WHERE decl_no IN (SELECT decl_no FROM changed.declarations)
+  UNION ALL SELECT inspection_id FROM stg_inspections WHERE decl_no IN (SELECT decl_no FROM diff.declarations WHERE consignee_code)
   UNION ALL SELECT inspection_id FROM stg_inspections
   WHERE json_extract_string(officers, '$[0]') IN (SELECT officer_id FROM changed.officers)
 --- */
@@ -125,5 +125,5 @@ SELECT
     '' AS period
 FROM graded AS g
 LEFT JOIN stg_officers AS o ON o.officer_id = g.lead_officer_id
-LEFT JOIN stg_declarations AS d ON d.decl_no = g.decl_no
+LEFT JOIN int_declaration_consignees AS d ON d.decl_no = g.decl_no
 WHERE g.start_grade IS NOT NULL OR g.finish_grade IS NOT NULL
