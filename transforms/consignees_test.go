@@ -2,7 +2,6 @@ package transforms_test
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,14 +40,7 @@ SELECT decl_no, min(id) FROM names WHERE entity = '%s' AND decl_no IS NOT NULL
   AND decl_no NOT IN (SELECT decl_no FROM names WHERE entity <> '%[1]s' AND decl_no IS NOT NULL)
   AND decl_no IN (SELECT decl_no FROM int_declaration_consignees)
 GROUP BY decl_no HAVING count(*) = 1 ORDER BY decl_no LIMIT 2`
-	first := func(q string) []string {
-		t.Helper()
-		rows := queryStrings(t, warehouse(dir), q)
-		if len(rows) == 0 {
-			t.Fatalf("nothing for %s", q)
-		}
-		return strings.Split(rows[0], "|")
-	}
+	first := func(q string) []string { return firstRow(t, dir, q) }
 	unnamed := queryStrings(t, warehouse(dir), fmt.Sprintf(`SELECT decl_no FROM stg_declarations
 WHERE decl_no NOT IN (SELECT decl_no FROM %s) AND updated_at < TIMESTAMPTZ '%s 00:00:00+08:00' ORDER BY decl_no LIMIT 2`, model, prev))
 	if len(unnamed) < 2 {
@@ -75,36 +67,19 @@ WHERE decl_no NOT IN (SELECT decl_no FROM %s) AND updated_at < TIMESTAMPTZ '%s 0
 	e = openEngine(t, p, dir, 0)
 	res := run(t, e, transforms.RunOptions{AsOf: night, Select: sel})
 	e.Close()
-	got := queryStrings(t, warehouse(dir), "SELECT * FROM "+model+" ORDER BY ALL")
+	got := nightTables(t, dir, []string{model})
 	for _, c := range []struct{ what, decl string }{{"X, named by a new guarantee,", x}, {"Z, the guarantee's new declaration,", z}} {
 		if consignee(c.decl) == "" {
 			t.Errorf("%s %s has no row after the night", c.what, c.decl)
 		}
 	}
 	for _, c := range []struct{ what, decl string }{{"Y, left by its guarantee,", y[0]}, {"W, whose refund was deleted,", w[0]}} {
-		if got := consignee(c.decl); got != "" {
-			t.Errorf("%s %s still has a row (%s) after the night", c.what, c.decl, got)
+		if row := consignee(c.decl); row != "" {
+			t.Errorf("%s %s still has a row (%s) after the night", c.what, c.decl, row)
 		}
 	}
-	if got := consignee(v[0]); got != "9999999999" {
-		t.Errorf("V %s, given a new consignee, holds %q; want 9999999999", v[0], got)
+	if row := consignee(v[0]); row != "9999999999" {
+		t.Errorf("V %s, given a new consignee, holds %q; want 9999999999", v[0], row)
 	}
-	var evaluated int64
-	for _, m := range res.Models {
-		if m.Model == model {
-			evaluated = m.Evaluated
-		}
-	}
-	e = openEngine(t, p, dir, 0)
-	full := run(t, e, transforms.RunOptions{AsOf: night, Select: sel, Recompute: true})
-	e.Close()
-	want := queryStrings(t, warehouse(dir), "SELECT * FROM "+model+" ORDER BY ALL")
-	if !slices.Equal(got, want) {
-		t.Errorf("after the night: %d rows, a full evaluation %d; first difference %s", len(got), len(want), firstDiff(got, want))
-	}
-	for _, m := range full.Models {
-		if m.Model == model && (evaluated == 0 || evaluated >= m.Evaluated) {
-			t.Errorf("the night evaluated %d declarations; want some, fewer than the %d of a full evaluation", evaluated, m.Evaluated)
-		}
-	}
+	checkEqualsFull(t, p, dir, night, sel, got, res)
 }

@@ -208,14 +208,7 @@ func TestKeyedFollowsLateChanges(t *testing.T) {
 	// same records the lake holds for that day.
 	landed := night.Time().Add(24*time.Hour - time.Second)
 	lit := tsLiteral
-	first := func(q string) []string {
-		t.Helper()
-		rows := queryStrings(t, warehouse(dir), q)
-		if len(rows) == 0 {
-			t.Fatalf("nothing for %s", q)
-		}
-		return strings.Split(rows[0], "|")
-	}
+	first := func(q string) []string { return firstRow(t, dir, q) }
 	e := openEngine(t, p, dir, 0)
 	run(t, e, transforms.RunOptions{AsOf: prev, Select: sel})
 	e.Close()
@@ -295,14 +288,7 @@ ORDER BY e.event_id LIMIT 1`, strings.Join(used, "', '")))
 	res := run(t, e, transforms.RunOptions{AsOf: night, Select: sel})
 	e.Close()
 	tables := []string{"int_off_duty_acts", "rule_b15_off_duty_actions"}
-	got := map[string][]string{}
-	evaluated := map[string]int64{}
-	for _, m := range res.Models {
-		evaluated[m.Model] = m.Evaluated
-	}
-	for _, m := range tables {
-		got[m] = queryStrings(t, warehouse(dir), "SELECT * FROM "+m+" ORDER BY ALL")
-	}
+	got := nightTables(t, dir, tables)
 	has := func(event string) bool {
 		return queryStrings(t, warehouse(dir), "SELECT count(*) FROM int_off_duty_acts WHERE event_id = '"+event+"'")[0] == "1"
 	}
@@ -322,11 +308,45 @@ ORDER BY e.event_id LIMIT 1`, strings.Join(used, "', '")))
 		}
 	}
 
-	e = openEngine(t, p, dir, 0)
+	checkEqualsFull(t, p, dir, night, sel, got, res)
+}
+
+// firstRow is the first row q gives on the warehouse, split into its
+// columns; the test fails if there is none.
+func firstRow(t testing.TB, dir, q string) []string {
+	t.Helper()
+	rows := queryStrings(t, warehouse(dir), q)
+	if len(rows) == 0 {
+		t.Fatalf("nothing for %s", q)
+	}
+	return strings.Split(rows[0], "|")
+}
+
+// nightTables are the rows of the models' tables, sorted.
+func nightTables(t testing.TB, dir string, models []string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, m := range models {
+		out[m] = queryStrings(t, warehouse(dir), "SELECT * FROM "+m+" ORDER BY ALL")
+	}
+	return out
+}
+
+// checkEqualsFull evaluates the selection in full as of the night and
+// checks that each keyed model of got held after the night (res) what the
+// full evaluation holds, and that the night evaluated some of its objects,
+// fewer than the full evaluation.
+func checkEqualsFull(t *testing.T, p *transforms.Project, dir string, night schemas.Date, sel []string, got map[string][]string, res *transforms.RunResult) {
+	t.Helper()
+	evaluated := map[string]int64{}
+	for _, m := range res.Models {
+		evaluated[m.Model] = m.Evaluated
+	}
+	e := openEngine(t, p, dir, 0)
 	full := run(t, e, transforms.RunOptions{AsOf: night, Select: sel, Recompute: true})
 	e.Close()
 	for _, m := range full.Models {
-		if !slices.Contains(tables, m.Model) {
+		if _, ok := got[m.Model]; !ok {
 			continue
 		}
 		want := queryStrings(t, warehouse(dir), "SELECT * FROM "+m.Model+" ORDER BY ALL")
