@@ -133,11 +133,14 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 		if err != nil {
 			return built{status: StatusFailed}, err
 		}
-		src := "changed." + entity
-		if exact[entity] {
-			src = "temp._changes_" + entity
+		view := diffView(e, "changed."+entity, diffEvery)
+		switch {
+		case full:
+			view = diffView(e, "stg_"+entity, diffEveryKeyed)
+		case exact[entity]:
+			view = diffView(e, "temp._changes_"+entity, diffExact)
 		}
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW diff.%s AS %s", entity, diffView(e, src, exact[entity]))); err != nil {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW diff.%s AS %s", entity, view)); err != nil {
 			return built{status: StatusFailed}, m.wrap(err)
 		}
 	}
@@ -247,27 +250,46 @@ SELECT * EXCLUDE (replaced_on, _key, _ingested_at) FROM _hlwarn.replaced_%[1]s W
 	return built{status: StatusOK, rows: n, evaluated: evaluated, tested: tested}, nil
 }
 
+// diffKind is what diff.<entity> can tell of a source of changed records.
+type diffKind int
+
+const (
+	// diffExact: the night's merge, which marks the rows the state held
+	// before it (_prior).
+	diffExact diffKind = iota
+	// diffEvery: other changed records, a key maybe more than once; every
+	// column counts as changed.
+	diffEvery
+	// diffEveryKeyed: the staging model, a full evaluation's changed
+	// records, a key once; every column counts as changed, and no grouping
+	// is needed (it took 0.5 s for a year of declarations).
+	diffEveryKeyed
+)
+
 // diffView is diff.<entity>, for a keyed model's scope: one row for each
-// key of changed.<entity> (src), and for each column of the entity whether
-// its value may differ from the one the model last saw. A scope that
-// follows an entity for a few of its columns names the objects of the
+// key of the changed records in src, and for each column of the entity
+// whether its value may differ from the one the model last saw. A scope
+// that follows an entity for a few of its columns names the objects of the
 // records whose those columns changed, not of every changed record: an
 // enterprise's credit class changes most nights, the USCC a rule maps to
-// its ent_code hardly ever. Exact only when src is the night's merge,
-// which marks the rows the state held before it (_prior): a column then
-// differs when the record is new (no prior row), deleted or revived, or
-// its values among the merge's rows differ (NULL counting as a value).
-// Otherwise every column of every changed record counts as changed.
-func diffView(e *schemas.Entity, src string, exact bool) string {
+// its ent_code hardly ever. Only the night's merge tells (diffExact): a
+// column differs when the record is new (no prior row), deleted or
+// revived, or its values among the merge's rows differ (NULL counting as a
+// value). Otherwise every column of every changed record counts as
+// changed.
+func diffView(e *schemas.Entity, src string, kind diffKind) string {
 	key := quoteIdent(e.Key[0])
 	var cols []string
 	for _, c := range diffColumns(e) {
 		c = quoteIdent(c)
-		if exact {
+		if kind == diffExact {
 			cols = append(cols, fmt.Sprintf("NOT bool_or(_prior) OR bool_or(deleted) OR count(DISTINCT %[1]s) + (count(%[1]s) < count(*))::INTEGER > 1 AS %[1]s", c))
 		} else {
 			cols = append(cols, "true AS "+c)
 		}
+	}
+	if kind == diffEveryKeyed {
+		return fmt.Sprintf("SELECT %s, %s FROM %s", key, strings.Join(cols, ", "), src)
 	}
 	return fmt.Sprintf("SELECT %s, %s FROM %s GROUP BY %s", key, strings.Join(cols, ", "), src, key)
 }

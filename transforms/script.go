@@ -47,7 +47,7 @@ func (p *Project) Script(dataDir string, asOf schemas.Date, sel ...string) ([]st
 				if err != nil {
 					return nil, err
 				}
-				stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW diff.%s AS %s", entity, diffView(e, "changed."+entity, false)))
+				stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW diff.%s AS %s", entity, diffView(e, "stg_"+entity, diffEveryKeyed)))
 			}
 			stmts = append(stmts, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE scope AS SELECT DISTINCT * FROM (\n%s\n) AS s(key) WHERE key IS NOT NULL", m.Scope))
 		}
